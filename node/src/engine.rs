@@ -1,0 +1,56 @@
+//! Starting d-engine with its file storage (no RocksDB, no C++ build), and
+//! turning its client errors into API errors.
+
+use std::sync::Arc;
+
+use d_engine::{ClientApiError, EmbeddedEngine, ErrorCode, FileStateMachine, FileStorageEngine};
+
+use crate::config::NodeConfig;
+use crate::error::{ApiError, NodeError};
+
+/// Start the embedded engine on the current (multi-threaded) tokio runtime.
+///
+/// The Raft log lives in `{data_dir}/storage`, the key-value state machine in
+/// `{data_dir}/state_machine`; d-engine reads the rest of its settings from the
+/// effective config file written into the data directory.
+pub async fn start(cfg: &NodeConfig) -> Result<EmbeddedEngine, NodeError> {
+    let config_path = cfg.write_effective()?;
+    let storage = FileStorageEngine::new(cfg.data_dir.join("storage"))
+        .map_err(|e| NodeError::Engine(format!("log storage: {e}")))?;
+    let state_machine = FileStateMachine::new(cfg.data_dir.join("state_machine"))
+        .await
+        .map_err(|e| NodeError::Engine(format!("state machine: {e}")))?;
+    let path = config_path.to_string_lossy().to_string();
+    EmbeddedEngine::start_custom(Arc::new(storage), Arc::new(state_machine), Some(&path))
+        .await
+        .map_err(|e| NodeError::Engine(e.to_string()))
+}
+
+/// What a failed local engine call means for the request.
+#[derive(Debug)]
+pub enum EngineFailure {
+    /// This node is not (or no longer) the leader: forward or report.
+    NotLeader,
+    /// Anything else, already mapped to an answer.
+    Api(ApiError),
+}
+
+/// Classify an engine error. In embedded mode a follower's rejection arrives as
+/// a generic "RPC error: Not leader", not as `ErrorCode::NotLeader`, so both are
+/// recognised.
+pub fn classify(err: ClientApiError, timeout_ms: u64) -> EngineFailure {
+    let code = err.code();
+    let message = err.to_string();
+    let lower = message.to_ascii_lowercase();
+    if code == ErrorCode::NotLeader || code == ErrorCode::LeaderChanged || lower.contains("not leader")
+    {
+        return EngineFailure::NotLeader;
+    }
+    if lower.contains("timed out") || lower.contains("timeout") {
+        return EngineFailure::Api(ApiError::Timeout(timeout_ms));
+    }
+    if lower.contains("channel closed") {
+        return EngineFailure::Api(ApiError::Unavailable("node is shutting down".into()));
+    }
+    EngineFailure::Api(ApiError::Unavailable(format!("engine refused: {message}")))
+}

@@ -1,0 +1,38 @@
+//! `kv-node`: one node of a Raft-replicated key-value service.
+//!
+//! Each node is an actix-web server with a d-engine Raft engine embedded in the
+//! same process. Data flows like this:
+//!
+//! - [`config`] reads the node's TOML file (`[node]` here, the rest for d-engine);
+//! - [`engine`] starts d-engine with its file storage and classifies its errors;
+//! - the [`cluster_view`] actor turns d-engine's leader and membership events and
+//!   the member [`registry`] into a [`topology::Topology`] snapshot;
+//! - `routes` serve `/kv` (writes forwarded one hop to the leader by `forward`),
+//!   `/topology`, `/primary`, `/replica`, `/metrics`; request input is checked by
+//!   [`validate`] and every failure is one [`error::ApiError`];
+//! - [`server`] wires it together on caller-bound listeners with a shutdown future.
+//!
+//! With the `harness` feature, [`harness`] starts real multi-node clusters of
+//! `kv-node` processes for tests, the demo and the benchmark.
+
+pub mod auth;
+pub mod cluster_view;
+pub mod config;
+pub mod engine;
+pub mod error;
+mod forward;
+pub mod registry;
+mod routes;
+pub mod server;
+pub mod state;
+pub mod telemetry;
+pub mod topology;
+pub mod validate;
+
+#[cfg(feature = "harness")]
+pub mod harness;
+
+pub use config::{Consistency, NodeConfig, NodeSettings, Overrides};
+pub use error::{ApiError, NodeError};
+pub use server::{init_tracing, run, serve, shutdown_signal, Listeners};
+pub use topology::{Member, Role, Topology};

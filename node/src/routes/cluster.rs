@@ -1,0 +1,113 @@
+//! Cluster endpoints: `/topology`, `/primary`, `/replica`, `/metrics`, and the
+//! internal registration endpoint used by the member registry.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
+
+use crate::auth::check_admin;
+use crate::cluster_view::RefreshRecords;
+use crate::error::{ApiError, ApiResult};
+use crate::registry::{self, MemberRecord};
+use crate::state::AppState;
+use crate::validate::read_body;
+
+/// Routes served on the API port (besides `/kv`).
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/topology")
+            .route(web::get().to(topology))
+            .default_service(web::to(super::method_not_allowed)),
+    )
+    .service(
+        web::resource("/metrics")
+            .route(web::get().to(metrics))
+            .default_service(web::to(super::method_not_allowed)),
+    )
+    .service(
+        web::resource("/internal/members")
+            .route(web::post().to(register_member))
+            .default_service(web::to(super::method_not_allowed)),
+    );
+    health(cfg);
+}
+
+/// `/primary` and `/replica`, served on both the API and the health port.
+pub fn health(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/primary")
+            .route(web::get().to(primary))
+            .route(web::head().to(primary))
+            .default_service(web::to(super::method_not_allowed)),
+    )
+    .service(
+        web::resource("/replica")
+            .route(web::get().to(replica))
+            .route(web::head().to(replica))
+            .default_service(web::to(super::method_not_allowed)),
+    );
+}
+
+async fn topology(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok().json(&*state.topology())
+}
+
+fn role_body(state: &AppState) -> serde_json::Value {
+    let topo = state.topology();
+    let role = topo
+        .members
+        .iter()
+        .find(|m| m.id == state.node_id)
+        .map(|m| m.role);
+    json!({ "node_id": state.node_id, "leader_id": topo.leader_id, "role": role, "term": topo.term })
+}
+
+/// 200 when this node is the leader (balancers send writes here), else 503.
+async fn primary(state: web::Data<AppState>) -> HttpResponse {
+    let body = role_body(&state);
+    if state.engine.is_leader() {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+/// 200 when this node is a replica (not the leader), else 503.
+async fn replica(state: web::Data<AppState>) -> HttpResponse {
+    let body = role_body(&state);
+    if state.engine.is_leader() {
+        HttpResponse::ServiceUnavailable().json(body)
+    } else {
+        HttpResponse::Ok().json(body)
+    }
+}
+
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render())
+}
+
+/// A member publishing its URLs: the leader writes the record through Raft.
+async fn register_member(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    check_admin(&req, state.admin_token.as_deref())?;
+    let body = read_body(&req, payload, 64 * 1024, state.request_timeout()).await?;
+    let rec: MemberRecord = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad("invalid_member", format!("bad member record: {e}")))?;
+    if !state.engine.is_leader() {
+        return Err(ApiError::NotLeader {
+            leader_id: state.topology().leader_id,
+        });
+    }
+    match registry::write_record(&state.engine, &rec).await {
+        Ok(()) => {
+            state.view.do_send(RefreshRecords);
+            Ok(HttpResponse::Ok().json(json!({ "ok": true })))
+        }
+        Err(e) => Err(ApiError::Unavailable(format!("could not record member: {e}"))),
+    }
+}
+

@@ -1,0 +1,202 @@
+//! Running a node: engine, cluster view, registrar and the two HTTP servers,
+//! on listeners the caller binds, until the shutdown future resolves.
+
+use std::future::Future;
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix::Actor;
+use actix_web::dev::Service;
+use actix_web::{web, App, HttpServer};
+
+use crate::cluster_view::ClusterView;
+use crate::config::{NodeConfig, NodeSettings};
+use crate::error::NodeError;
+use crate::registry::{self, MemberRecord};
+use crate::routes;
+use crate::state::{AppState, Forwarder};
+use crate::telemetry::{self, RequestTimer};
+use crate::validate::Limits;
+
+/// The two sockets a node serves on.
+pub struct Listeners {
+    /// HTTP API.
+    pub api: TcpListener,
+    /// Health checks for balancers.
+    pub health: TcpListener,
+}
+
+impl Listeners {
+    /// Bind the addresses from the settings.
+    pub fn bind(settings: &NodeSettings) -> std::io::Result<Self> {
+        Ok(Self {
+            api: TcpListener::bind(settings.api_addr)?,
+            health: TcpListener::bind(settings.health_addr)?,
+        })
+    }
+}
+
+/// Run a node on `listeners` until `shutdown` resolves, then drain in-flight
+/// requests, stop the engine (which flushes its storage) and return.
+///
+/// Must run inside an actix `System` whose tokio runtime is multi-threaded
+/// (see [`serve`]), so d-engine's tasks do not starve behind HTTP workers.
+pub async fn run(
+    cfg: NodeConfig,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), NodeError> {
+    let metrics = telemetry::install_recorder();
+    let engine = crate::engine::start(&cfg).await?;
+    let initial = cfg
+        .initial_cluster
+        .iter()
+        .map(|m| (m.id, m.raft_addr.clone()))
+        .collect();
+    let (view, topology) = ClusterView::new(engine.clone(), initial);
+    let view = view.start();
+    let admin_token = cfg.admin_token();
+    let me = MemberRecord {
+        id: cfg.node_id,
+        api_url: cfg.api_url(),
+        health_url: cfg.health_url(),
+        raft_addr: cfg.raft_addr.clone(),
+        labels: cfg.settings.labels.clone(),
+    };
+    let registrar = actix::spawn(registry::run_registrar(
+        engine.clone(),
+        topology.clone(),
+        me,
+        admin_token.clone(),
+    ));
+    let settings = cfg.settings.clone();
+    let state = web::Data::new(AppState {
+        node_id: cfg.node_id,
+        engine: engine.clone(),
+        topology,
+        view,
+        limits: Limits::from(&settings),
+        settings: settings.clone(),
+        admin_token,
+        metrics,
+    });
+
+    let api_state = state.clone();
+    let forward_timeout = Duration::from_millis(settings.forward_timeout_ms);
+    let mut api = HttpServer::new(move || {
+        App::new()
+            .app_data(api_state.clone())
+            .app_data(web::Data::new(Forwarder {
+                client: awc::Client::builder()
+                    .timeout(forward_timeout)
+                    .max_http_version(awc::http::Version::HTTP_11)
+                    .finish(),
+            }))
+            .wrap_fn(|req, srv| {
+                let timer = RequestTimer::start(&req);
+                let fut = srv.call(req);
+                async move { Ok(timer.finish(fut.await?)) }
+            })
+            .configure(routes::kv::configure)
+            .configure(routes::cluster::configure)
+            .default_service(web::to(routes::not_found))
+    })
+    .client_request_timeout(Duration::from_millis(settings.request_timeout_ms))
+    .client_disconnect_timeout(Duration::from_secs(1))
+    .shutdown_timeout(settings.shutdown_timeout_secs)
+    .disable_signals();
+    if settings.workers > 0 {
+        api = api.workers(settings.workers);
+    }
+    let api = api.listen(listeners.api)?.run();
+
+    let health_state = state.clone();
+    let health = HttpServer::new(move || {
+        App::new()
+            .app_data(health_state.clone())
+            .wrap_fn(|req, srv| {
+                let timer = RequestTimer::start(&req);
+                let fut = srv.call(req);
+                async move { Ok(timer.finish(fut.await?)) }
+            })
+            .configure(routes::cluster::health)
+            .default_service(web::to(routes::not_found))
+    })
+    .workers(1)
+    .client_request_timeout(Duration::from_millis(settings.request_timeout_ms))
+    .shutdown_timeout(settings.shutdown_timeout_secs)
+    .disable_signals()
+    .listen(listeners.health)?
+    .run();
+
+    let (api_handle, health_handle) = (api.handle(), health.handle());
+    let mut api_task = actix::spawn(api);
+    let health_task = actix::spawn(health);
+    tracing::info!(
+        node = cfg.node_id,
+        api = %settings.api_addr,
+        health = %settings.health_addr,
+        raft = %cfg.raft_addr,
+        "kv-node serving"
+    );
+
+    tokio::select! {
+        _ = shutdown => tracing::info!("shutdown requested"),
+        res = &mut api_task => tracing::error!(?res, "API server exited on its own"),
+    }
+    registrar.abort();
+    // Stop accepting, let in-flight requests finish (up to shutdown_timeout), then stop Raft.
+    health_handle.stop(true).await;
+    api_handle.stop(true).await;
+    let _ = health_task.await;
+    engine
+        .stop()
+        .await
+        .map_err(|e| NodeError::Engine(format!("stop: {e}")))?;
+    tracing::info!(node = cfg.node_id, "kv-node stopped");
+    Ok(())
+}
+
+/// Resolve on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot listen for SIGTERM");
+            return std::future::pending().await;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+/// Bind the configured listeners and serve until SIGTERM/SIGINT, on an actix
+/// system backed by a multi-threaded tokio runtime.
+pub fn serve(cfg: NodeConfig) -> Result<(), NodeError> {
+    let listeners = Listeners::bind(&cfg.settings)?;
+    actix_web::rt::System::with_tokio_rt(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .thread_name("kv-node-rt")
+            .build()
+            .expect("tokio runtime")
+    })
+    .block_on(run(cfg, listeners, shutdown_signal()))
+}
+
+/// Set up `tracing`: level from `RUST_LOG`, else `LOG_LEVEL`, else `warn`.
+pub fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .or_else(|| std::env::var("LOG_LEVEL").ok())
+        .and_then(|v| EnvFilter::try_new(v).ok())
+        .unwrap_or_else(|| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,58 @@
+//! State shared by every HTTP worker (all `Send + Sync`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::Addr;
+use d_engine::EmbeddedEngine;
+use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::sync::watch;
+
+use crate::cluster_view::ClusterView;
+use crate::config::NodeSettings;
+use crate::topology::Topology;
+use crate::validate::Limits;
+
+/// Shared handler state, one instance per node behind `web::Data`.
+pub struct AppState {
+    /// This node's Raft id.
+    pub node_id: u32,
+    /// The embedded Raft engine.
+    pub engine: EmbeddedEngine,
+    /// Latest cluster view published by the [`ClusterView`] actor.
+    pub topology: watch::Receiver<Arc<Topology>>,
+    /// The actor itself, to ask for registry refreshes.
+    pub view: Addr<ClusterView>,
+    /// `[node]` settings.
+    pub settings: NodeSettings,
+    /// Key/value/body limits derived from the settings.
+    pub limits: Limits,
+    /// Admin bearer token, if configured.
+    pub admin_token: Option<String>,
+    /// Prometheus renderer for `/metrics`.
+    pub metrics: PrometheusHandle,
+}
+
+impl AppState {
+    /// The latest topology snapshot (cheap: an `Arc` clone).
+    pub fn topology(&self) -> Arc<Topology> {
+        self.topology.borrow().clone()
+    }
+
+    /// Deadline for reading a request body.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.settings.request_timeout_ms)
+    }
+
+    /// Engine call timeout as reported in errors.
+    pub fn engine_timeout_ms(&self) -> u64 {
+        self.engine.client().timeout().as_millis() as u64
+    }
+}
+
+/// Per-worker HTTP client used to forward requests to the leader (awc is `!Send`,
+/// so each worker thread owns one, with its own connection pool).
+pub struct Forwarder {
+    /// The client.
+    pub client: awc::Client,
+}

@@ -1,0 +1,245 @@
+//! Request validation: pure functions from raw request parts to typed input,
+//! so every malformed request gets a precise 4xx before touching the engine.
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures_util::StreamExt;
+use serde_json::Value;
+
+use crate::config::{Consistency, NodeSettings};
+use crate::error::{ApiError, ApiResult};
+
+/// Limits applied to keys, values and bodies.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Largest key in bytes.
+    pub max_key: usize,
+    /// Largest value in bytes.
+    pub max_value: usize,
+    /// Largest body in bytes.
+    pub max_body: usize,
+}
+
+impl From<&NodeSettings> for Limits {
+    fn from(s: &NodeSettings) -> Self {
+        Self {
+            max_key: s.max_key_bytes,
+            max_value: s.max_value_bytes,
+            max_body: s.max_body_bytes(),
+        }
+    }
+}
+
+/// Check a key: non-empty, within the limit, not in the node's reserved space.
+pub fn validate_key(key: &str, limits: &Limits) -> ApiResult<()> {
+    if key.is_empty() {
+        return Err(ApiError::bad("empty_key", "key must not be empty"));
+    }
+    if key.len() > limits.max_key {
+        return Err(ApiError::PayloadTooLarge {
+            what: "key",
+            size: key.len(),
+            limit: limits.max_key,
+        });
+    }
+    Ok(())
+}
+
+fn validate_value(value: &str, limits: &Limits) -> ApiResult<()> {
+    if value.len() > limits.max_value {
+        return Err(ApiError::PayloadTooLarge {
+            what: "value",
+            size: value.len(),
+            limit: limits.max_value,
+        });
+    }
+    Ok(())
+}
+
+fn parse_object(body: &[u8]) -> ApiResult<serde_json::Map<String, Value>> {
+    if body.is_empty() {
+        return Err(ApiError::bad("empty_body", "request body must be a JSON object"));
+    }
+    let text = std::str::from_utf8(body)
+        .map_err(|e| ApiError::bad("invalid_utf8", format!("body is not valid UTF-8: {e}")))?;
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(other) => Err(ApiError::bad(
+            "invalid_body",
+            format!("body must be a JSON object, got {}", type_name(&other)),
+        )),
+        Err(e) => Err(ApiError::bad("invalid_json", format!("malformed JSON: {e}"))),
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn string_field(map: &serde_json::Map<String, Value>, name: &str) -> ApiResult<String> {
+    match map.get(name) {
+        None => Err(ApiError::bad(
+            "missing_field",
+            format!("field {name:?} is required"),
+        )),
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(other) => Err(ApiError::bad(
+            "invalid_field",
+            format!("field {name:?} must be a string, got {}", type_name(other)),
+        )),
+    }
+}
+
+/// Parse `POST /kv` bodies: `{"key": "...", "value": "..."}`.
+pub fn parse_post_body(body: &[u8], limits: &Limits) -> ApiResult<(String, String)> {
+    let map = parse_object(body)?;
+    let key = string_field(&map, "key")?;
+    let value = string_field(&map, "value")?;
+    validate_key(&key, limits)?;
+    validate_value(&value, limits)?;
+    Ok((key, value))
+}
+
+/// Parse `PUT /kv/{key}` bodies: `{"value": "..."}`.
+pub fn parse_put_body(body: &[u8], limits: &Limits) -> ApiResult<String> {
+    let map = parse_object(body)?;
+    let value = string_field(&map, "value")?;
+    validate_value(&value, limits)?;
+    Ok(value)
+}
+
+/// Parse `?consistency=` (absent means the node's default).
+pub fn parse_consistency(query: &str, default: Consistency) -> ApiResult<Consistency> {
+    let pairs = serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+        .map_err(|e| ApiError::bad("invalid_query", format!("malformed query string: {e}")))?;
+    match pairs.iter().rev().find(|(k, _)| k == "consistency") {
+        None => Ok(default),
+        Some((_, v)) => Consistency::parse(v).ok_or_else(|| {
+            ApiError::bad(
+                "invalid_consistency",
+                format!("consistency must be linearizable, lease or eventual, got {v:?}"),
+            )
+        }),
+    }
+}
+
+/// Read a request body with a size limit and a deadline, so a client that
+/// stalls mid-body gets a 408 and one that sends too much gets a 413.
+pub async fn read_body(
+    req: &actix_web::HttpRequest,
+    mut payload: actix_web::web::Payload,
+    limit: usize,
+    timeout: Duration,
+) -> ApiResult<Bytes> {
+    if let Some(len) = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        if len > limit {
+            return Err(ApiError::PayloadTooLarge {
+                what: "body",
+                size: len,
+                limit,
+            });
+        }
+    }
+    let read = async {
+        let mut buf = BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|e| ApiError::bad("invalid_body", e.to_string()))?;
+            if buf.len() + chunk.len() > limit {
+                return Err(ApiError::PayloadTooLarge {
+                    what: "body",
+                    size: buf.len() + chunk.len(),
+                    limit,
+                });
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        Ok(buf.freeze())
+    };
+    tokio::time::timeout(timeout, read)
+        .await
+        .map_err(|_| ApiError::RequestTimeout(timeout.as_millis() as u64))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: Limits = Limits {
+        max_key: 8,
+        max_value: 16,
+        max_body: 1024,
+    };
+
+    fn code(r: ApiResult<impl std::fmt::Debug>) -> &'static str {
+        r.expect_err("should be rejected").code()
+    }
+
+    #[test]
+    fn accepts_well_formed_bodies() {
+        let (k, v) = parse_post_body(br#"{"key":"a","value":"b","extra":1}"#, &LIMITS)
+            .expect("valid");
+        assert_eq!((k.as_str(), v.as_str()), ("a", "b"));
+        assert_eq!(parse_put_body(br#"{"value":""}"#, &LIMITS).expect("valid"), "");
+    }
+
+    #[test]
+    fn rejects_malformed_bodies_with_specific_codes() {
+        assert_eq!(code(parse_post_body(b"", &LIMITS)), "empty_body");
+        assert_eq!(code(parse_post_body(b"{not json", &LIMITS)), "invalid_json");
+        assert_eq!(code(parse_post_body(b"[1,2]", &LIMITS)), "invalid_body");
+        assert_eq!(code(parse_post_body(b"\"str\"", &LIMITS)), "invalid_body");
+        assert_eq!(code(parse_post_body(b"{\"key\":\"\xff\"}", &LIMITS)), "invalid_utf8");
+        assert_eq!(code(parse_post_body(br#"{"value":"v"}"#, &LIMITS)), "missing_field");
+        assert_eq!(code(parse_post_body(br#"{"key":"k"}"#, &LIMITS)), "missing_field");
+        assert_eq!(
+            code(parse_post_body(br#"{"key":1,"value":"v"}"#, &LIMITS)),
+            "invalid_field"
+        );
+        assert_eq!(
+            code(parse_post_body(br#"{"key":"k","value":null}"#, &LIMITS)),
+            "invalid_field"
+        );
+        assert_eq!(code(parse_post_body(br#"{"key":"","value":"v"}"#, &LIMITS)), "empty_key");
+        assert_eq!(code(parse_put_body(br#"{"value":{"a":1}}"#, &LIMITS)), "invalid_field");
+    }
+
+    #[test]
+    fn enforces_key_and_value_limits_as_413() {
+        let e = parse_post_body(br#"{"key":"123456789","value":"v"}"#, &LIMITS)
+            .expect_err("key over 8 bytes");
+        assert_eq!(e.code(), "key_too_large");
+        let e = parse_put_body(br#"{"value":"12345678901234567"}"#, &LIMITS)
+            .expect_err("value over 16 bytes");
+        assert_eq!(e.code(), "value_too_large");
+        assert!(validate_key("12345678", &LIMITS).is_ok());
+    }
+
+    #[test]
+    fn consistency_query() {
+        let d = Consistency::Lease;
+        assert_eq!(parse_consistency("", d).expect("ok"), d);
+        assert_eq!(
+            parse_consistency("consistency=eventual", d).expect("ok"),
+            Consistency::Eventual
+        );
+        assert_eq!(
+            parse_consistency("x=1&consistency=linearizable", d).expect("ok"),
+            Consistency::Linearizable
+        );
+        assert_eq!(code(parse_consistency("consistency=strong", d)), "invalid_consistency");
+        assert_eq!(code(parse_consistency("consistency=", d)), "invalid_consistency");
+    }
+}
