@@ -51,7 +51,10 @@ mod tests {
         let wrong = TestRequest::default()
             .insert_header((header::AUTHORIZATION, "Bearer s3cre"))
             .to_http_request();
-        assert_eq!(check_admin(&wrong, Some("s3cret")).unwrap_err().code(), "unauthorized");
+        assert_eq!(
+            check_admin(&wrong, Some("s3cret")).unwrap_err().code(),
+            "unauthorized"
+        );
         let missing = TestRequest::default().to_http_request();
         assert!(check_admin(&missing, Some("s3cret")).is_err());
     }

@@ -35,7 +35,7 @@ const REGISTRY_TICK: Duration = Duration::from_millis(250);
 /// The actor; see the module docs.
 pub struct ClusterView {
     node_id: u32,
-    engine: EmbeddedEngine,
+    engine: Arc<EmbeddedEngine>,
     leader: Option<LeaderInfo>,
     last_term: u64,
     voters: BTreeSet<u32>,
@@ -51,7 +51,7 @@ pub struct ClusterView {
 impl ClusterView {
     /// Create the actor and the receiver handlers read snapshots from.
     pub fn new(
-        engine: EmbeddedEngine,
+        engine: Arc<EmbeddedEngine>,
         initial_raft_addrs: BTreeMap<u32, String>,
     ) -> (Self, watch::Receiver<Arc<Topology>>) {
         let node_id = engine.node_id();
@@ -152,7 +152,11 @@ impl StreamHandler<Option<LeaderInfo>> for ClusterView {
             }
         }
         metrics::gauge!("kv_raft_term").set(self.last_term as f64);
-        metrics::gauge!("kv_is_leader").set(if after == Some(self.node_id) { 1.0 } else { 0.0 });
+        metrics::gauge!("kv_is_leader").set(if after == Some(self.node_id) {
+            1.0
+        } else {
+            0.0
+        });
         metrics::gauge!("kv_leader_known").set(if after.is_some() { 1.0 } else { 0.0 });
         self.publish();
         self.refresh_records(ctx);

@@ -221,7 +221,9 @@ impl NodeConfig {
         };
         let mut raw: toml::Table = text.parse().map_err(|e| parse_err(format!("{e}")))?;
         let mut settings: NodeSettings = match raw.remove("node") {
-            Some(v) => v.try_into().map_err(|e| parse_err(format!("[node]: {e}")))?,
+            Some(v) => v
+                .try_into()
+                .map_err(|e| parse_err(format!("[node]: {e}")))?,
             None => NodeSettings::default(),
         };
         if let Some(port) = overrides.port {
@@ -241,7 +243,9 @@ impl NodeConfig {
             .and_then(|v| v.as_integer())
             .and_then(|v| u32::try_from(v).ok())
             .filter(|v| *v > 0)
-            .ok_or_else(|| ConfigError::Invalid("cluster.node_id must be a positive integer".into()))?;
+            .ok_or_else(|| {
+                ConfigError::Invalid("cluster.node_id must be a positive integer".into())
+            })?;
         let raft_addr = cluster
             .get("listen_address")
             .and_then(|v| v.as_str())
@@ -281,7 +285,11 @@ impl NodeConfig {
                 })?
                 .to_string();
             let role = entry.get("role").and_then(|v| v.as_integer()).unwrap_or(1) as i32;
-            initial_cluster.push(InitialMember { id, raft_addr, role });
+            initial_cluster.push(InitialMember {
+                id,
+                raft_addr,
+                role,
+            });
         }
         if !initial_cluster.iter().any(|m| m.id == node_id) {
             return Err(ConfigError::Invalid(format!(
@@ -374,7 +382,10 @@ db_root_dir = "./data/n2"
         assert_eq!(cfg.raft_addr, "127.0.0.1:9082");
         assert_eq!(cfg.api_url(), "http://127.0.0.1:8082");
         assert_eq!(cfg.health_url(), "http://127.0.0.1:10002");
-        assert_eq!(cfg.settings.labels.get("zone").map(String::as_str), Some("b"));
+        assert_eq!(
+            cfg.settings.labels.get("zone").map(String::as_str),
+            Some("b")
+        );
         assert_eq!(cfg.initial_cluster.len(), 2);
         assert!(!cfg.starts_as_learner());
         assert_eq!(cfg.settings.max_key_bytes, 4096);
@@ -410,7 +421,10 @@ db_root_dir = "./data/n2"
     #[test]
     fn consistency_parses_only_known_values() {
         assert_eq!(Consistency::parse("lease"), Some(Consistency::Lease));
-        assert_eq!(Consistency::parse("linearizable"), Some(Consistency::Linearizable));
+        assert_eq!(
+            Consistency::parse("linearizable"),
+            Some(Consistency::Linearizable)
+        );
         assert_eq!(Consistency::parse("eventual"), Some(Consistency::Eventual));
         assert_eq!(Consistency::parse("strong"), None);
         assert_eq!(Consistency::parse(""), None);

@@ -13,7 +13,9 @@ use crate::error::{ApiError, NodeError};
 /// The Raft log lives in `{data_dir}/storage`, the key-value state machine in
 /// `{data_dir}/state_machine`; d-engine reads the rest of its settings from the
 /// effective config file written into the data directory.
-pub async fn start(cfg: &NodeConfig) -> Result<EmbeddedEngine, NodeError> {
+/// The engine is returned in an `Arc`: d-engine 0.2.4 logs an error whenever
+/// *any clone* of `EmbeddedEngine` is dropped while running, so we never clone it.
+pub async fn start(cfg: &NodeConfig) -> Result<Arc<EmbeddedEngine>, NodeError> {
     let config_path = cfg.write_effective()?;
     let storage = FileStorageEngine::new(cfg.data_dir.join("storage"))
         .map_err(|e| NodeError::Engine(format!("log storage: {e}")))?;
@@ -23,6 +25,7 @@ pub async fn start(cfg: &NodeConfig) -> Result<EmbeddedEngine, NodeError> {
     let path = config_path.to_string_lossy().to_string();
     EmbeddedEngine::start_custom(Arc::new(storage), Arc::new(state_machine), Some(&path))
         .await
+        .map(Arc::new)
         .map_err(|e| NodeError::Engine(e.to_string()))
 }
 
@@ -42,7 +45,9 @@ pub fn classify(err: ClientApiError, timeout_ms: u64) -> EngineFailure {
     let code = err.code();
     let message = err.to_string();
     let lower = message.to_ascii_lowercase();
-    if code == ErrorCode::NotLeader || code == ErrorCode::LeaderChanged || lower.contains("not leader")
+    if code == ErrorCode::NotLeader
+        || code == ErrorCode::LeaderChanged
+        || lower.contains("not leader")
     {
         return EngineFailure::NotLeader;
     }

@@ -46,7 +46,9 @@ pub async fn to_leader(
     let mut out = fwd
         .client
         .request(req.method().clone(), format!("{base}{path}"))
-        .timeout(std::time::Duration::from_millis(state.settings.forward_timeout_ms))
+        .timeout(std::time::Duration::from_millis(
+            state.settings.forward_timeout_ms,
+        ))
         .insert_header((H_FORWARDED_BY, state.node_id.to_string()));
     if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
         out = out.insert_header((header::CONTENT_TYPE, ct.clone()));

@@ -89,7 +89,7 @@ pub async fn write_record(engine: &EmbeddedEngine, rec: &MemberRecord) -> Result
 /// differs, writes it (as leader) or sends it to the leader. Backs off while
 /// there is no leader or the leader's URL is not known yet.
 pub async fn run_registrar(
-    engine: EmbeddedEngine,
+    engine: Arc<EmbeddedEngine>,
     mut topology: watch::Receiver<Arc<Topology>>,
     me: MemberRecord,
     admin_token: Option<String>,
@@ -161,6 +161,9 @@ mod tests {
             labels: BTreeMap::from([("zone".into(), "a".into())]),
         };
         let bytes = serde_json::to_vec(&rec).expect("serialise");
-        assert_eq!(serde_json::from_slice::<MemberRecord>(&bytes).expect("parse"), rec);
+        assert_eq!(
+            serde_json::from_slice::<MemberRecord>(&bytes).expect("parse"),
+            rec
+        );
     }
 }

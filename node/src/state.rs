@@ -18,7 +18,7 @@ pub struct AppState {
     /// This node's Raft id.
     pub node_id: u32,
     /// The embedded Raft engine.
-    pub engine: EmbeddedEngine,
+    pub engine: Arc<EmbeddedEngine>,
     /// Latest cluster view published by the [`ClusterView`] actor.
     pub topology: watch::Receiver<Arc<Topology>>,
     /// The actor itself, to ask for registry refreshes.

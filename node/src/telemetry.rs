@@ -79,7 +79,11 @@ impl RequestTimer {
             .match_pattern()
             .unwrap_or_else(|| "unmatched".to_string());
         let status = res.status().as_u16().to_string();
-        let labels = [("route", route), ("method", self.method), ("status", status)];
+        let labels = [
+            ("route", route),
+            ("method", self.method),
+            ("status", status),
+        ];
         metrics::counter!("kv_http_requests_total", &labels).increment(1);
         metrics::histogram!("kv_http_request_duration_seconds", &labels)
             .record(self.started.elapsed().as_secs_f64());

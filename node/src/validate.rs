@@ -59,7 +59,10 @@ fn validate_value(value: &str, limits: &Limits) -> ApiResult<()> {
 
 fn parse_object(body: &[u8]) -> ApiResult<serde_json::Map<String, Value>> {
     if body.is_empty() {
-        return Err(ApiError::bad("empty_body", "request body must be a JSON object"));
+        return Err(ApiError::bad(
+            "empty_body",
+            "request body must be a JSON object",
+        ));
     }
     let text = std::str::from_utf8(body)
         .map_err(|e| ApiError::bad("invalid_utf8", format!("body is not valid UTF-8: {e}")))?;
@@ -69,7 +72,10 @@ fn parse_object(body: &[u8]) -> ApiResult<serde_json::Map<String, Value>> {
             "invalid_body",
             format!("body must be a JSON object, got {}", type_name(&other)),
         )),
-        Err(e) => Err(ApiError::bad("invalid_json", format!("malformed JSON: {e}"))),
+        Err(e) => Err(ApiError::bad(
+            "invalid_json",
+            format!("malformed JSON: {e}"),
+        )),
     }
 }
 
@@ -189,10 +195,13 @@ mod tests {
 
     #[test]
     fn accepts_well_formed_bodies() {
-        let (k, v) = parse_post_body(br#"{"key":"a","value":"b","extra":1}"#, &LIMITS)
-            .expect("valid");
+        let (k, v) =
+            parse_post_body(br#"{"key":"a","value":"b","extra":1}"#, &LIMITS).expect("valid");
         assert_eq!((k.as_str(), v.as_str()), ("a", "b"));
-        assert_eq!(parse_put_body(br#"{"value":""}"#, &LIMITS).expect("valid"), "");
+        assert_eq!(
+            parse_put_body(br#"{"value":""}"#, &LIMITS).expect("valid"),
+            ""
+        );
     }
 
     #[test]
@@ -201,9 +210,18 @@ mod tests {
         assert_eq!(code(parse_post_body(b"{not json", &LIMITS)), "invalid_json");
         assert_eq!(code(parse_post_body(b"[1,2]", &LIMITS)), "invalid_body");
         assert_eq!(code(parse_post_body(b"\"str\"", &LIMITS)), "invalid_body");
-        assert_eq!(code(parse_post_body(b"{\"key\":\"\xff\"}", &LIMITS)), "invalid_utf8");
-        assert_eq!(code(parse_post_body(br#"{"value":"v"}"#, &LIMITS)), "missing_field");
-        assert_eq!(code(parse_post_body(br#"{"key":"k"}"#, &LIMITS)), "missing_field");
+        assert_eq!(
+            code(parse_post_body(b"{\"key\":\"\xff\"}", &LIMITS)),
+            "invalid_utf8"
+        );
+        assert_eq!(
+            code(parse_post_body(br#"{"value":"v"}"#, &LIMITS)),
+            "missing_field"
+        );
+        assert_eq!(
+            code(parse_post_body(br#"{"key":"k"}"#, &LIMITS)),
+            "missing_field"
+        );
         assert_eq!(
             code(parse_post_body(br#"{"key":1,"value":"v"}"#, &LIMITS)),
             "invalid_field"
@@ -212,8 +230,14 @@ mod tests {
             code(parse_post_body(br#"{"key":"k","value":null}"#, &LIMITS)),
             "invalid_field"
         );
-        assert_eq!(code(parse_post_body(br#"{"key":"","value":"v"}"#, &LIMITS)), "empty_key");
-        assert_eq!(code(parse_put_body(br#"{"value":{"a":1}}"#, &LIMITS)), "invalid_field");
+        assert_eq!(
+            code(parse_post_body(br#"{"key":"","value":"v"}"#, &LIMITS)),
+            "empty_key"
+        );
+        assert_eq!(
+            code(parse_put_body(br#"{"value":{"a":1}}"#, &LIMITS)),
+            "invalid_field"
+        );
     }
 
     #[test]
@@ -239,7 +263,13 @@ mod tests {
             parse_consistency("x=1&consistency=linearizable", d).expect("ok"),
             Consistency::Linearizable
         );
-        assert_eq!(code(parse_consistency("consistency=strong", d)), "invalid_consistency");
-        assert_eq!(code(parse_consistency("consistency=", d)), "invalid_consistency");
+        assert_eq!(
+            code(parse_consistency("consistency=strong", d)),
+            "invalid_consistency"
+        );
+        assert_eq!(
+            code(parse_consistency("consistency=", d)),
+            "invalid_consistency"
+        );
     }
 }

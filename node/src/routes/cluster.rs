@@ -107,7 +107,8 @@ async fn register_member(
             state.view.do_send(RefreshRecords);
             Ok(HttpResponse::Ok().json(json!({ "ok": true })))
         }
-        Err(e) => Err(ApiError::Unavailable(format!("could not record member: {e}"))),
+        Err(e) => Err(ApiError::Unavailable(format!(
+            "could not record member: {e}"
+        ))),
     }
 }
-

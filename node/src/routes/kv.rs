@@ -38,14 +38,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 fn path_key(req: &HttpRequest) -> ApiResult<String> {
     // The router percent-decodes; a decoded key that is not UTF-8 is rejected there,
     // so re-decode the raw segment ourselves to report it precisely.
-    let raw = req
-        .uri()
-        .path()
-        .strip_prefix("/kv/")
-        .unwrap_or_default();
+    let raw = req.uri().path().strip_prefix("/kv/").unwrap_or_default();
     let bytes: Vec<u8> = percent_decode(raw.as_bytes());
-    String::from_utf8(bytes)
-        .map_err(|_| ApiError::bad("invalid_utf8", "key is not valid UTF-8 after percent-decoding"))
+    String::from_utf8(bytes).map_err(|_| {
+        ApiError::bad(
+            "invalid_utf8",
+            "key is not valid UTF-8 after percent-decoding",
+        )
+    })
 }
 
 fn percent_decode(input: &[u8]) -> Vec<u8> {
@@ -72,7 +72,13 @@ async fn post_kv(
     state: web::Data<AppState>,
     fwd: web::Data<Forwarder>,
 ) -> ApiResult<HttpResponse> {
-    let body = read_body(&req, payload, state.limits.max_body, state.request_timeout()).await?;
+    let body = read_body(
+        &req,
+        payload,
+        state.limits.max_body,
+        state.request_timeout(),
+    )
+    .await?;
     let (key, value) = validate::parse_post_body(&body, &state.limits)?;
     write(&state, &fwd, &req, body, Write::Put { key, value }).await
 }
@@ -85,7 +91,13 @@ async fn put_kv(
 ) -> ApiResult<HttpResponse> {
     let key = path_key(&req)?;
     validate::validate_key(&key, &state.limits)?;
-    let body = read_body(&req, payload, state.limits.max_body, state.request_timeout()).await?;
+    let body = read_body(
+        &req,
+        payload,
+        state.limits.max_body,
+        state.request_timeout(),
+    )
+    .await?;
     let value = validate::parse_put_body(&body, &state.limits)?;
     write(&state, &fwd, &req, body, Write::Put { key, value }).await
 }

@@ -1,0 +1,340 @@
+//! The HA guide's curl walk-through, forwarding, headers, health checks,
+//! metrics and bad input, against a real 3-node cluster.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use common::{call, get, put};
+use kv_node::harness::{wait_until, Cluster, ClusterOptions};
+
+#[test]
+fn curl_walkthrough_forwarding_and_headers() {
+    let cluster = Cluster::three();
+    let leader = cluster.wait_for_leader(Duration::from_secs(30));
+    let follower = *cluster
+        .ids()
+        .iter()
+        .find(|id| **id != leader)
+        .expect("a follower");
+    let (lurl, furl) = (cluster.api_url(leader), cluster.api_url(follower));
+
+    // A write on the leader is not forwarded.
+    let a = put(&lurl, "username", "alice");
+    assert_eq!(a.status, 200, "{a:?}");
+    assert_eq!(a.json["ok"], true);
+    assert_eq!(a.header("x-kv-node"), Some(leader.to_string().as_str()));
+    assert_eq!(a.header("x-kv-leader"), Some(leader.to_string().as_str()));
+    assert_eq!(a.header("x-kv-forwarded-to"), None);
+
+    // A write on a follower is forwarded one hop and says so.
+    let a = put(&furl, "k-from-follower", "v1");
+    assert_eq!(a.status, 200, "{a:?}");
+    assert_eq!(a.header("x-kv-node"), Some(follower.to_string().as_str()));
+    assert_eq!(
+        a.header("x-kv-forwarded-to"),
+        Some(leader.to_string().as_str())
+    );
+    assert_eq!(a.header("x-kv-leader-url"), Some(lurl.as_str()));
+
+    // Linearizable and lease reads on a follower see the write at once (served by the leader).
+    for c in ["linearizable", "lease"] {
+        let a = get(&furl, "k-from-follower", c);
+        assert_eq!(
+            (a.status, a.json["value"].as_str()),
+            (200, Some("v1")),
+            "{c}: {a:?}"
+        );
+    }
+    // Eventual reads on every node converge.
+    for id in cluster.ids() {
+        let url = cluster.api_url(id);
+        let seen = wait_until(Duration::from_secs(5), || {
+            let a = get(&url, "username", "eventual");
+            (a.json["value"] == "alice").then_some(())
+        });
+        assert!(seen.is_some(), "node {id} never saw the write");
+    }
+    // Default consistency (lease) on a plain GET, as in the guide.
+    let a = call("GET", &format!("{furl}/kv/username"), None);
+    assert_eq!(a.json, serde_json::json!({ "value": "alice" }));
+
+    // PUT and DELETE (idempotent), missing key is 404 {"value":null}.
+    let a = call("PUT", &format!("{furl}/kv/k2"), Some(r#"{"value":"v2"}"#));
+    assert_eq!(a.status, 200, "{a:?}");
+    assert_eq!(get(&lurl, "k2", "linearizable").json["value"], "v2");
+    for _ in 0..2 {
+        let a = call("DELETE", &format!("{furl}/kv/k2"), None);
+        assert_eq!(a.status, 200, "{a:?}");
+    }
+    let a = get(&furl, "k2", "linearizable");
+    assert_eq!(a.status, 404);
+    assert_eq!(a.json, serde_json::json!({ "value": null }));
+
+    // Keys with slashes and percent-encoded characters round-trip.
+    let a = call(
+        "PUT",
+        &format!("{lurl}/kv/a%2Fb%20c"),
+        Some(r#"{"value":"x"}"#),
+    );
+    assert_eq!(a.status, 200);
+    assert_eq!(get(&lurl, "a%2Fb%20c", "linearizable").json["value"], "x");
+}
+
+#[test]
+fn health_checks_on_both_ports_and_topology() {
+    let cluster = Cluster::three();
+    let leader = cluster.wait_for_leader(Duration::from_secs(30));
+    for id in cluster.ids() {
+        let node = cluster.node(id);
+        for base in [node.api_url(), node.health_url()] {
+            let p = call("GET", &format!("{base}/primary"), None);
+            let r = call("GET", &format!("{base}/replica"), None);
+            if id == leader {
+                assert_eq!((p.status, r.status), (200, 503), "node {id} at {base}");
+            } else {
+                assert_eq!((p.status, r.status), (503, 200), "node {id} at {base}");
+            }
+        }
+        let topo = cluster.topology(id).expect("topology");
+        assert_eq!(topo["node_id"], id);
+        assert_eq!(topo["leader_id"], leader);
+        let members = topo["members"].as_array().expect("members");
+        assert_eq!(members.len(), 3);
+        for m in members {
+            let mid = m["id"].as_u64().expect("id") as u32;
+            let want = if mid == leader { "leader" } else { "follower" };
+            assert_eq!(m["role"], want);
+            assert_eq!(m["api_url"], cluster.api_url(mid));
+            assert_eq!(m["health_url"], cluster.node(mid).health_url());
+            assert_eq!(
+                m["raft_addr"],
+                format!("127.0.0.1:{}", cluster.node(mid).raft_port)
+            );
+            assert_eq!(m["labels"]["zone"], format!("z{mid}"));
+        }
+        assert!(topo["term"].as_u64().expect("term") >= 1);
+    }
+}
+
+#[test]
+fn metrics_in_prometheus_text() {
+    let cluster = Cluster::three();
+    let leader = cluster.wait_for_leader(Duration::from_secs(30));
+    let follower = *cluster
+        .ids()
+        .iter()
+        .find(|id| **id != leader)
+        .expect("follower");
+    assert_eq!(put(&cluster.api_url(follower), "m", "1").status, 200);
+    let furl = cluster.api_url(follower);
+    let seen = wait_until(Duration::from_secs(5), || {
+        (get(&furl, "m", "eventual").status == 200).then_some(())
+    });
+    assert!(seen.is_some(), "follower never applied the write");
+    let text = |id: u32| {
+        ureq::get(&format!("{}/metrics", cluster.api_url(id)))
+            .call()
+            .expect("metrics")
+            .into_string()
+            .expect("text")
+    };
+    let f = text(follower);
+    assert!(f.contains("kv_http_requests_total{"), "{f}");
+    assert!(f.contains("route=\"/kv\""), "{f}");
+    assert!(
+        f.contains("kv_http_request_duration_seconds_bucket{"),
+        "{f}"
+    );
+    assert!(f.contains("kv_forwarded_total{kind=\"write\"} 1"), "{f}");
+    assert!(f.contains("kv_raft_term "), "{f}");
+    assert!(f.contains("kv_is_leader 0"), "{f}");
+    let l = text(leader);
+    assert!(l.contains("kv_is_leader 1"), "{l}");
+    assert!(l.contains("kv_leader_changes_total"), "{l}");
+    // d-engine's own metrics come through the same recorder.
+    let own = l
+        .lines()
+        .filter(|line| !line.starts_with('#') && !line.starts_with("kv_"))
+        .count();
+    assert!(own > 0, "no d-engine metrics in:\n{l}");
+}
+
+fn raw_http(port: u16, request: &[u8]) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(15)))
+        .expect("timeout");
+    s.write_all(request).expect("write");
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    let text = String::from_utf8_lossy(&buf).to_string();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, text)
+}
+
+#[test]
+fn bad_input_gets_json_4xx_and_the_node_keeps_serving() {
+    let cluster = Cluster::start(ClusterOptions {
+        node_extra: vec![
+            "max_key_bytes = 64".into(),
+            "max_value_bytes = 1024".into(),
+            "request_timeout_ms = 1000".into(),
+        ],
+        ..ClusterOptions::default()
+    });
+    let leader = cluster.wait_for_leader(Duration::from_secs(30));
+    let follower = *cluster
+        .ids()
+        .iter()
+        .find(|id| **id != leader)
+        .expect("follower");
+    for id in [leader, follower] {
+        let base = cluster.api_url(id);
+        let big_key = "k".repeat(65);
+        let big_value = "v".repeat(1025);
+        let cases: Vec<(&str, String, Option<String>, u16, &str)> = vec![
+            (
+                "POST",
+                "/kv".into(),
+                Some("{bad".into()),
+                400,
+                "invalid_json",
+            ),
+            (
+                "POST",
+                "/kv".into(),
+                Some("[1,2]".into()),
+                400,
+                "invalid_body",
+            ),
+            ("POST", "/kv".into(), Some("42".into()), 400, "invalid_body"),
+            ("POST", "/kv".into(), Some("".into()), 400, "empty_body"),
+            (
+                "POST",
+                "/kv".into(),
+                Some(r#"{"value":"v"}"#.into()),
+                400,
+                "missing_field",
+            ),
+            (
+                "POST",
+                "/kv".into(),
+                Some(r#"{"key":"k"}"#.into()),
+                400,
+                "missing_field",
+            ),
+            (
+                "POST",
+                "/kv".into(),
+                Some(r#"{"key":7,"value":"v"}"#.into()),
+                400,
+                "invalid_field",
+            ),
+            (
+                "POST",
+                "/kv".into(),
+                Some(r#"{"key":"k","value":[1]}"#.into()),
+                400,
+                "invalid_field",
+            ),
+            (
+                "POST",
+                "/kv".into(),
+                Some(r#"{"key":"","value":"v"}"#.into()),
+                400,
+                "empty_key",
+            ),
+            (
+                "PUT",
+                "/kv/k".into(),
+                Some(r#"{"value":true}"#.into()),
+                400,
+                "invalid_field",
+            ),
+            (
+                "PUT",
+                "/kv/".into(),
+                Some(r#"{"value":"v"}"#.into()),
+                400,
+                "empty_key",
+            ),
+            ("GET", "/kv/%FF%FE".into(), None, 400, "invalid_utf8"),
+            (
+                "GET",
+                "/kv/k?consistency=strong".into(),
+                None,
+                400,
+                "invalid_consistency",
+            ),
+            (
+                "PATCH",
+                "/kv/k".into(),
+                Some("{}".into()),
+                405,
+                "method_not_allowed",
+            ),
+            ("GET", "/kv".into(), None, 405, "method_not_allowed"),
+            (
+                "DELETE",
+                "/topology".into(),
+                None,
+                405,
+                "method_not_allowed",
+            ),
+            ("GET", "/nope".into(), None, 404, "not_found"),
+            ("GET", format!("/kv/{big_key}"), None, 413, "key_too_large"),
+            (
+                "POST",
+                "/kv".into(),
+                Some(format!(r#"{{"key":"{big_key}","value":"v"}}"#)),
+                413,
+                "key_too_large",
+            ),
+            (
+                "PUT",
+                "/kv/k".into(),
+                Some(format!(r#"{{"value":"{big_value}"}}"#)),
+                413,
+                "value_too_large",
+            ),
+            (
+                "PUT",
+                "/kv/k".into(),
+                Some(format!(r#"{{"value":"{}"}}"#, "v".repeat(5000))),
+                413,
+                "payload_too_large",
+            ),
+        ];
+        for (method, path, body, status, code) in cases {
+            let a = call(method, &format!("{base}{path}"), body.as_deref());
+            assert_eq!(a.status, status, "{method} {path} on node {id}: {a:?}");
+            assert_eq!(a.json["error"], code, "{method} {path} on node {id}: {a:?}");
+            assert!(a.json["message"].is_string(), "{a:?}");
+        }
+        // Invalid UTF-8 inside a JSON body.
+        let port = cluster.node(id).api_port;
+        let mut req = b"POST /kv HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 24\r\nConnection: close\r\n\r\n".to_vec();
+        req.extend_from_slice(b"{\"key\":\"\xff\xfe\",\"value\":\"v\"}");
+        let (status, text) = raw_http(port, &req);
+        assert_eq!(status, 400, "{text}");
+        assert!(text.contains("invalid_utf8"), "{text}");
+        // A client that stalls mid-body gets a 408 after the request timeout.
+        let started = Instant::now();
+        let (status, text) = raw_http(
+            port,
+            b"POST /kv HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"key\":",
+        );
+        assert_eq!(status, 408, "{text}");
+        assert!(text.contains("request_timeout"), "{text}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+        // The node still serves.
+        let a = put(&base, &format!("after-bad-{id}"), "ok");
+        assert_eq!(a.status, 200, "{a:?}");
+    }
+}

@@ -1,0 +1,80 @@
+//! HTTP helpers shared by the node's integration tests.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// A parsed answer: status, lower-cased headers, JSON body (Null if not JSON).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: HashMap<String, String>,
+    pub json: Value,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(10))
+        .build()
+}
+
+/// Send a request; panics only on transport errors.
+pub fn call(method: &str, url: &str, body: Option<&str>) -> Answer {
+    try_call(method, url, body).unwrap_or_else(|e| panic!("{method} {url}: {e}"))
+}
+
+/// Send a request; transport errors are returned.
+pub fn try_call(method: &str, url: &str, body: Option<&str>) -> Result<Answer, String> {
+    let req = agent()
+        .request(method, url)
+        .set("Content-Type", "application/json");
+    let res = match body {
+        Some(b) => req.send_string(b),
+        None => req.call(),
+    };
+    let resp = match res {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => return Err(e.to_string()),
+    };
+    let status = resp.status();
+    let headers = resp
+        .headers_names()
+        .into_iter()
+        .filter_map(|n| {
+            resp.header(&n)
+                .map(|v| (n.to_ascii_lowercase(), v.to_string()))
+        })
+        .collect();
+    let text = resp.into_string().unwrap_or_default();
+    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Ok(Answer {
+        status,
+        headers,
+        json,
+    })
+}
+
+pub fn put(base: &str, key: &str, value: &str) -> Answer {
+    call(
+        "POST",
+        &format!("{base}/kv"),
+        Some(&serde_json::json!({ "key": key, "value": value }).to_string()),
+    )
+}
+
+pub fn get(base: &str, key: &str, consistency: &str) -> Answer {
+    call(
+        "GET",
+        &format!("{base}/kv/{key}?consistency={consistency}"),
+        None,
+    )
+}
