@@ -1,0 +1,89 @@
+//! Leader election, agreement, failover and the no-leader answer, on real processes.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{put, try_call};
+use kv_node::harness::{wait_until, Cluster, ClusterOptions};
+
+#[test]
+fn nodes_agree_and_report_a_new_leader_after_the_leader_dies() {
+    let started = Instant::now();
+    let mut cluster = Cluster::start(ClusterOptions::default());
+    let leader = cluster.wait_for_leader(Duration::from_secs(30));
+    println!("measured: election + registration {:?}", started.elapsed());
+
+    // All nodes agree within a second of the first agreement (already agreed: check stability).
+    for _ in 0..5 {
+        assert_eq!(cluster.agreed_leader(&cluster.ids()), Some(leader));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(put(&cluster.api_url(leader), "before", "1").status, 200);
+
+    let killed_at = Instant::now();
+    cluster.kill(leader);
+    let survivors = cluster.live_ids();
+    let new_leader = wait_until(Duration::from_secs(15), || {
+        cluster.agreed_leader(&survivors).filter(|l| *l != leader)
+    })
+    .unwrap_or_else(|| panic!("no new leader\n{}", cluster.log_tails(40)));
+    let failover = killed_at.elapsed();
+    println!("measured: leader kill -> survivors' /topology agree on new leader {failover:?}");
+    assert!(
+        failover < Duration::from_secs(10),
+        "failover took {failover:?}"
+    );
+
+    // The dead node stays listed (it is still a voter) but not as leader; writes work.
+    let topo = cluster.topology(new_leader).expect("topology");
+    assert_eq!(topo["leader_id"], new_leader);
+    let a = put(&cluster.api_url(survivors[0]), "after", "2");
+    assert_eq!(a.status, 200, "{a:?}");
+
+    // The old leader comes back as a follower and learns the new leader.
+    cluster.restart(leader);
+    let agreed = cluster.wait_for_leader(Duration::from_secs(30));
+    assert_ne!(
+        cluster.topology(leader).expect("topo")["node_id"],
+        serde_json::Value::Null
+    );
+    assert_eq!(cluster.agreed_leader(&cluster.ids()), Some(agreed));
+}
+
+#[test]
+fn without_quorum_writes_get_503_no_leader_not_a_hang() {
+    let mut cluster = Cluster::three();
+    let leader = cluster.wait_for_leader(Duration::from_secs(30));
+    let others: Vec<u32> = cluster.ids().into_iter().filter(|i| *i != leader).collect();
+    cluster.kill(leader);
+    cluster.kill(others[0]);
+    let survivor = cluster.api_url(others[1]);
+    let got = wait_until(Duration::from_secs(20), || {
+        let started = Instant::now();
+        let a = try_call(
+            "POST",
+            &format!("{survivor}/kv"),
+            Some(r#"{"key":"k","value":"v"}"#),
+        )
+        .ok()?;
+        assert!(
+            started.elapsed() < Duration::from_secs(8),
+            "a write hung for {:?}",
+            started.elapsed()
+        );
+        assert!(a.status >= 500, "a write without quorum succeeded: {a:?}");
+        (a.status == 503 && a.json["error"] == "no_leader").then_some(a)
+    });
+    let a =
+        got.unwrap_or_else(|| panic!("never answered 503 no_leader\n{}", cluster.log_tails(30)));
+    assert!(a.json["message"].is_string());
+    assert_eq!(
+        a.header("x-kv-leader"),
+        None,
+        "no leader header while there is none"
+    );
+    // /primary is 503 on the survivor, topology shows no leader.
+    let topo = cluster.topology(others[1]).expect("topology");
+    assert!(topo["leader_id"].is_null(), "{topo}");
+}
