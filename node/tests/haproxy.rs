@@ -1,0 +1,172 @@
+//! The HA guide's balancer pattern with a real HAProxy using `config/haproxy.cfg`
+//! (ports rewritten for this test's cluster): writes and reads through it, and
+//! writes resuming through it after the leader is killed.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{call, try_call};
+use kv_node::harness::{free_ports, wait_until, Cluster};
+
+struct HaproxyProc(Child);
+
+impl Drop for HaproxyProc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn haproxy_binary() -> Option<PathBuf> {
+    [
+        "/usr/sbin/haproxy",
+        "/usr/bin/haproxy",
+        "/usr/local/sbin/haproxy",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.is_file())
+}
+
+/// The project's haproxy.cfg with node N's ports replaced by the cluster's.
+fn rewrite_config(cluster: &Cluster, frontend_port: u16) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/haproxy.cfg");
+    let mut cfg = std::fs::read_to_string(&path).expect("read config/haproxy.cfg");
+    cfg = cfg.replace(
+        "bind 127.0.0.1:8080",
+        &format!("bind 127.0.0.1:{frontend_port}"),
+    );
+    for id in cluster.ids() {
+        let n = cluster.node(id);
+        cfg = cfg.replace(
+            &format!("127.0.0.1:808{id} "),
+            &format!("127.0.0.1:{} ", n.api_port),
+        );
+        cfg = cfg.replace(
+            &format!("port 1000{id}"),
+            &format!("port {}", n.health_port),
+        );
+    }
+    assert!(
+        !cfg.contains(":808") && !cfg.contains("port 1000"),
+        "unreplaced ports:\n{cfg}"
+    );
+    cfg
+}
+
+#[test]
+fn writes_and_reads_through_haproxy_and_failover() {
+    let Some(bin) = haproxy_binary() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "haproxy is not installed but CI is set: .ci/run must apt-get install haproxy"
+        );
+        println!("haproxy test skipped: install it with `apt-get install -y haproxy`");
+        return;
+    };
+    let mut cluster = Cluster::three();
+    let leader = cluster.wait_for_leader(Duration::from_secs(30));
+    let port = free_ports(1)[0];
+    let cfg_path = cluster.dir().join("haproxy.cfg");
+    std::fs::write(&cfg_path, rewrite_config(&cluster, port)).expect("write haproxy.cfg");
+    let _haproxy = HaproxyProc(
+        Command::new(bin)
+            .arg("-db")
+            .arg("-f")
+            .arg(&cfg_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start haproxy"),
+    );
+    let front = format!("http://127.0.0.1:{port}");
+    let write = |k: &str, v: &str| {
+        try_call(
+            "POST",
+            &format!("{front}/kv"),
+            Some(&serde_json::json!({ "key": k, "value": v }).to_string()),
+        )
+    };
+
+    // HAProxy starts with every server up and marks followers down after `fall`
+    // failed /primary checks; until then a follower may get a write and forward it.
+    // Every write must succeed; after the checks settle they land on the leader.
+    let direct = wait_until(Duration::from_secs(15), || {
+        let a = write("username", "alice").ok()?;
+        assert!(
+            a.status == 200 || a.status == 503,
+            "write through HAProxy: {a:?}"
+        );
+        (a.status == 200 && a.header("x-kv-node") == Some(leader.to_string().as_str())).then_some(a)
+    })
+    .expect("writes never reached the leader directly through HAProxy");
+    assert_eq!(direct.header("x-kv-forwarded-to"), None);
+    for i in 0..10 {
+        let a = write(&format!("direct-{i}"), "v").expect("write");
+        assert_eq!(a.status, 200, "{a:?}");
+        assert_eq!(
+            a.header("x-kv-node"),
+            Some(leader.to_string().as_str()),
+            "{a:?}"
+        );
+    }
+
+    // Reads are round-robin over all nodes.
+    let mut served_by = std::collections::BTreeSet::new();
+    for _ in 0..12 {
+        let a = call("GET", &format!("{front}/kv/username"), None);
+        assert_eq!(a.json["value"], "alice", "{a:?}");
+        served_by.insert(a.header("x-kv-node").map(str::to_string));
+    }
+    assert_eq!(
+        served_by.len(),
+        3,
+        "reads not spread over the three nodes: {served_by:?}"
+    );
+
+    // Kill the leader: writes fail for a while, then resume through HAProxy.
+    let mut acked = vec!["username".to_string()];
+    let killed_at = Instant::now();
+    cluster.kill(leader);
+    let mut i = 0;
+    let resumed = wait_until(Duration::from_secs(30), || {
+        i += 1;
+        let key = format!("after-{i}");
+        match write(&key, "v") {
+            Ok(a) if a.status == 200 => {
+                acked.push(key);
+                Some(a)
+            }
+            _ => None,
+        }
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "writes never resumed through HAProxy\n{}",
+            cluster.log_tails(30)
+        )
+    });
+    println!(
+        "measured: leader kill -> first write through HAProxy {:?}",
+        killed_at.elapsed()
+    );
+    assert_ne!(
+        resumed.header("x-kv-node"),
+        Some(leader.to_string().as_str())
+    );
+    let new_leader = cluster.wait_for_leader(Duration::from_secs(10));
+    for key in &acked {
+        let a = call(
+            "GET",
+            &format!(
+                "{}/kv/{key}?consistency=linearizable",
+                cluster.api_url(new_leader)
+            ),
+            None,
+        );
+        assert_eq!(a.status, 200, "acknowledged write {key} lost: {a:?}");
+    }
+}
