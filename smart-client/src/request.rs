@@ -1,0 +1,171 @@
+//! One application call as the I/O thread receives it: the message type,
+//! the idempotency classification and the client-side encoding/validation.
+//!
+//! Encoding happens on the caller's thread, so the I/O thread only does I/O.
+
+use bytes::Bytes;
+use serde::Serialize;
+use tokio::sync::oneshot;
+
+use crate::error::{Error, Result};
+use crate::selection::{Operation, ReadConsistency};
+
+/// What a call does; decides the HTTP method and the routing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Op {
+    /// `PUT /kv/{key}`.
+    Put,
+    /// `GET /kv/{key}?consistency=...`.
+    Get(ReadConsistency),
+    /// `DELETE /kv/{key}`.
+    Delete,
+}
+
+impl Op {
+    /// The routing class used by selection.
+    pub(crate) fn operation(self) -> Operation {
+        match self {
+            Op::Get(c) => Operation::Read(c),
+            Op::Put | Op::Delete => Operation::Write,
+        }
+    }
+
+    /// Name for spans and logs.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Op::Put => "put",
+            Op::Get(ReadConsistency::Linearizable) => "get_linearizable",
+            Op::Get(ReadConsistency::Lease) => "get_lease",
+            Op::Get(ReadConsistency::Eventual) => "get_eventual",
+            Op::Delete => "delete",
+        }
+    }
+
+    /// Whether repeating the call is harmless. Every operation the service
+    /// has today is (a PUT of the same value, a DELETE, a read); a future
+    /// non-idempotent one (e.g. increment) must answer `NotIdempotent`, and
+    /// then an attempt that timed out after sending surfaces
+    /// [`Error::Timeout`] instead of being retried.
+    pub(crate) fn idempotency(self) -> Idempotency {
+        match self {
+            Op::Put | Op::Get(_) | Op::Delete => Idempotency::Idempotent,
+        }
+    }
+}
+
+/// Whether a request may be repeated after an unknown outcome.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Idempotency {
+    /// Repeating it leaves the same state: retry freely within the deadline.
+    Idempotent,
+    /// Repeating it could apply it twice: never retry after it may have been sent.
+    #[allow(dead_code)]
+    NotIdempotent,
+}
+
+/// The message a handle sends to the I/O thread.
+pub(crate) struct Call {
+    /// What to do.
+    pub op: Op,
+    /// Path and query, e.g. `/kv/a%2Fb?consistency=eventual`.
+    pub path: String,
+    /// JSON body for writes.
+    pub body: Option<Bytes>,
+    /// Key length in bytes (for the span).
+    pub key_len: usize,
+    /// Where the outcome goes.
+    pub reply: oneshot::Sender<Result<Option<Bytes>>>,
+}
+
+/// Bytes that may appear unescaped in a path segment (RFC 3986 unreserved).
+fn unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+/// Validates a key (non-empty UTF-8, as the server requires) and returns
+/// `/kv/{percent-encoded key}` followed by `query`.
+pub(crate) fn key_path(key: &[u8], query: &str) -> Result<String> {
+    if key.is_empty() {
+        return Err(Error::bad_request("empty_key", "key must not be empty"));
+    }
+    if std::str::from_utf8(key).is_err() {
+        return Err(Error::bad_request(
+            "invalid_utf8",
+            "key is not valid UTF-8 (the service stores UTF-8 keys only)",
+        ));
+    }
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut path = String::with_capacity(4 + key.len() * 3 + query.len());
+    path.push_str("/kv/");
+    for &b in key {
+        if unreserved(b) {
+            path.push(char::from(b));
+        } else {
+            path.push('%');
+            path.push(char::from(HEX[usize::from(b >> 4)]));
+            path.push(char::from(HEX[usize::from(b & 15)]));
+        }
+    }
+    path.push_str(query);
+    Ok(path)
+}
+
+/// The query string of a read.
+pub(crate) fn consistency_query(c: ReadConsistency) -> &'static str {
+    match c {
+        ReadConsistency::Linearizable => "?consistency=linearizable",
+        ReadConsistency::Lease => "?consistency=lease",
+        ReadConsistency::Eventual => "?consistency=eventual",
+    }
+}
+
+/// Validates a value (UTF-8, as the server stores strings) and encodes the
+/// `{"value": ...}` body.
+pub(crate) fn value_body(value: &[u8]) -> Result<Bytes> {
+    #[derive(Serialize)]
+    struct Body<'a> {
+        value: &'a str,
+    }
+    let value = std::str::from_utf8(value).map_err(|_| {
+        Error::bad_request(
+            "invalid_utf8",
+            "value is not valid UTF-8 (the service stores string values only)",
+        )
+    })?;
+    serde_json::to_vec(&Body { value })
+        .map(Bytes::from)
+        .map_err(|e| Error::bad_request("invalid_field", e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_percent_encoded() {
+        assert_eq!(key_path(b"abc-_.~9", "").unwrap(), "/kv/abc-_.~9");
+        assert_eq!(
+            key_path("a/b c?d%é".as_bytes(), "?consistency=eventual").unwrap(),
+            "/kv/a%2Fb%20c%3Fd%25%C3%A9?consistency=eventual"
+        );
+        assert!(matches!(
+            key_path(b"", ""),
+            Err(Error::BadRequest { code, .. }) if code == "empty_key"
+        ));
+        assert!(matches!(
+            key_path(&[0xff, 0x00], ""),
+            Err(Error::BadRequest { code, .. }) if code == "invalid_utf8"
+        ));
+    }
+
+    #[test]
+    fn values_are_json_strings() {
+        assert_eq!(&value_body(b"a\"b").unwrap()[..], br#"{"value":"a\"b"}"#);
+        assert!(matches!(value_body(&[0xc3]), Err(Error::BadRequest { .. })));
+        assert_eq!(Op::Put.idempotency(), Idempotency::Idempotent);
+        assert!(
+            Op::Get(ReadConsistency::Eventual).operation()
+                == Operation::Read(ReadConsistency::Eventual)
+        );
+    }
+}
