@@ -249,7 +249,7 @@ impl Worker {
                 };
                 let mut c = Candidate::new(m.id, role, &m.labels);
                 if let Some(s) = shared.registry.get(m.id) {
-                    c.rtt_ewma = s.rtt.get();
+                    c.rtt_ewma = s.rtt.get().map(quantize_rtt);
                     c.in_flight = s.in_flight.load(std::sync::atomic::Ordering::Relaxed);
                     c.ejected = s.is_ejected(now);
                 }
@@ -373,6 +373,21 @@ impl Worker {
     }
 }
 
+/// Granularity at which balancing compares RTT averages.
+const RTT_GRAIN: Duration = Duration::from_millis(5);
+
+/// Rounds an RTT average down to [`RTT_GRAIN`]. Averages are not decayed
+/// while a node gets no traffic, so without this a node whose average froze
+/// at one unlucky sample would lose every power-of-two comparison against
+/// a node that is faster by a few microseconds of noise, and starve. Real
+/// latency differences (a loaded or distant node) are milliseconds and still
+/// decide, and the latency window still works on the exact averages' scale.
+fn quantize_rtt(rtt: Duration) -> Duration {
+    let grain = RTT_GRAIN.as_nanos();
+    let q = rtt.as_nanos() / grain * grain;
+    Duration::from_nanos(u64::try_from(q).unwrap_or(u64::MAX))
+}
+
 fn cfg_selection(shared: &Shared) -> &crate::selection::SelectionConfig {
     &shared.config.selection
 }
@@ -391,10 +406,9 @@ fn parse_value(body: &[u8]) -> std::result::Result<Option<Bytes>, AttemptError> 
 
 /// A key read's 404 carries `{"value":null}`; a route 404 carries an error.
 fn is_missing_value(body: &[u8]) -> bool {
-    matches!(
-        serde_json::from_slice::<ValueBody>(body),
-        Ok(ValueBody { value: None })
-    )
+    serde_json::from_slice::<serde_json::Value>(body).is_ok_and(|v| {
+        v.get("value").is_some_and(serde_json::Value::is_null) && v.get("error").is_none()
+    })
 }
 
 /// The error a call surfaces once it ran out of time or retries.
@@ -414,6 +428,12 @@ fn final_error(needs_leader: bool, last: Option<AttemptError>, leader: Option<No
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rtt_is_quantized() {
+        assert_eq!(quantize_rtt(Duration::from_micros(4900)), Duration::ZERO);
+        assert_eq!(quantize_rtt(Duration::from_millis(12)), Duration::from_millis(10));
+    }
 
     #[test]
     fn final_errors() {

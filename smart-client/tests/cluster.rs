@@ -1,0 +1,380 @@
+//! The smart client against real 3-node clusters (harness from `kv-node`).
+//!
+//! Tests run one at a time (a cluster is three processes; the CI machine is
+//! small), each with its own cluster on free ports.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use kv_node::harness::Cluster;
+use smart_client::{Error, ReadConsistency, SmartClient};
+
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const ELECTION: Duration = Duration::from_secs(30);
+
+async fn client(cluster: &Cluster, timeout: Duration) -> SmartClient {
+    SmartClient::builder()
+        .seeds(cluster.api_urls())
+        .request_timeout(timeout)
+        .build()
+        .await
+        .expect("client bootstraps")
+}
+
+/// Wait (async) until `f` is true; panics with `what` after `deadline`.
+async fn eventually(deadline: Duration, what: &str, mut f: impl FnMut() -> bool) {
+    let until = Instant::now() + deadline;
+    while !f() {
+        assert!(Instant::now() < until, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn steady_state_routing() {
+    let _serial = SERIAL.lock().await;
+    let cluster = Cluster::three();
+    let leader = cluster.wait_for_leader(ELECTION);
+    let c = client(&cluster, Duration::from_secs(5)).await;
+    eventually(Duration::from_secs(5), "client knows the leader", || {
+        c.topology().leader_id == Some(leader)
+    })
+    .await;
+    for i in 0..50 {
+        c.put_str(&format!("k{i}"), &format!("v{i}")).await.unwrap();
+    }
+    let s = c.stats();
+    assert_eq!(s.forwarded_writes, 0, "{s:?}");
+    assert_eq!(s.requests_to(leader), 50, "{s:?}");
+
+    let before = c.stats();
+    for i in 0..300 {
+        let v = c.get_str(&format!("k{}", i % 50), ReadConsistency::Eventual).await;
+        assert!(v.is_ok(), "{v:?}");
+    }
+    let after = c.stats();
+    let delta = |id| after.requests_to(id) - before.requests_to(id);
+    let followers: Vec<u32> = cluster.ids().into_iter().filter(|&i| i != leader).collect();
+    println!(
+        "eventual reads: leader {} -> {}, followers {:?}",
+        leader,
+        delta(leader),
+        followers.iter().map(|&f| (f, delta(f))).collect::<Vec<_>>()
+    );
+    for &f in &followers {
+        assert!(delta(f) >= 75, "follower {f} got {} of 300", delta(f));
+    }
+    assert!(delta(leader) <= 30, "leader got {} of 300", delta(leader));
+
+    let before = c.stats();
+    for i in 0..20 {
+        let v = c.get_str(&format!("k{i}"), ReadConsistency::Linearizable).await;
+        assert_eq!(v.unwrap(), Some(format!("v{i}")));
+    }
+    let after = c.stats();
+    assert_eq!(after.requests_to(leader) - before.requests_to(leader), 20);
+    for &f in &followers {
+        assert_eq!(after.requests_to(f), before.requests_to(f));
+    }
+    assert_eq!(c.get_str("absent", ReadConsistency::Linearizable).await, Ok(None));
+    c.delete("k1").await.unwrap();
+    c.delete("k1").await.unwrap();
+    assert_eq!(c.get_str("k1", ReadConsistency::Linearizable).await, Ok(None));
+    // Odd keys travel percent-encoded.
+    c.put_str("a/b c?d%é", "x").await.unwrap();
+    assert_eq!(
+        c.get_str("a/b c?d%é", ReadConsistency::Lease).await.unwrap().as_deref(),
+        Some("x")
+    );
+    // Client-side and server-side rejections are BadRequest, not retried.
+    assert!(matches!(c.put([0xffu8], "x").await, Err(Error::BadRequest { .. })));
+    let huge = "x".repeat(2 * 1024 * 1024);
+    let r = c.put_str("big", &huge).await;
+    assert!(matches!(r, Err(Error::BadRequest { .. })), "{r:?}");
+    assert_eq!(c.stats().leader_changes_seen, 0);
+}
+
+/// Writers that record every acknowledged key and any surfaced error.
+struct WriteLoad {
+    stop: Arc<AtomicBool>,
+    acked: Arc<Mutex<Vec<(String, Instant)>>>,
+    errors: Arc<Mutex<Vec<String>>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl WriteLoad {
+    fn start(c: &SmartClient, writers: usize) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let acked = Arc::new(Mutex::new(Vec::new()));
+        let errors = Arc::new(Mutex::new(Vec::new()));
+        let seq = Arc::new(AtomicU64::new(0));
+        let tasks = (0..writers)
+            .map(|_| {
+                let (c, stop, acked, errors, seq) = (
+                    c.clone(),
+                    stop.clone(),
+                    acked.clone(),
+                    errors.clone(),
+                    seq.clone(),
+                );
+                tokio::spawn(async move {
+                    while !stop.load(Ordering::Relaxed) {
+                        let key = format!("w{}", seq.fetch_add(1, Ordering::Relaxed));
+                        match c.put_str(&key, &key).await {
+                            Ok(()) => acked.lock().unwrap().push((key, Instant::now())),
+                            Err(e) => errors.lock().unwrap().push(format!("{key}: {e}")),
+                        }
+                    }
+                })
+            })
+            .collect();
+        Self {
+            stop,
+            acked,
+            errors,
+            tasks,
+        }
+    }
+
+    fn acked_since(&self, t: Instant) -> usize {
+        self.acked.lock().unwrap().iter().filter(|a| a.1 > t).count()
+    }
+
+    fn first_ack_after(&self, t: Instant) -> Option<Duration> {
+        let acked = self.acked.lock().unwrap();
+        acked.iter().filter(|a| a.1 > t).map(|a| a.1 - t).min()
+    }
+
+    async fn finish(self) -> (Vec<String>, Vec<String>) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.tasks {
+            t.await.unwrap();
+        }
+        let acked = self.acked.lock().unwrap().iter().map(|a| a.0.clone()).collect();
+        let errors = self.errors.lock().unwrap().clone();
+        (acked, errors)
+    }
+}
+
+async fn all_readable(c: &SmartClient, keys: &[String]) {
+    for k in keys {
+        let v = c.get_str(k, ReadConsistency::Linearizable).await;
+        assert_eq!(v, Ok(Some(k.clone())), "acknowledged key {k} lost");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leader_kill_during_writes_surfaces_no_error() {
+    let _serial = SERIAL.lock().await;
+    let mut cluster = Cluster::three();
+    let leader = cluster.wait_for_leader(ELECTION);
+    let c = client(&cluster, Duration::from_secs(5)).await;
+    let load = WriteLoad::start(&c, 2);
+    eventually(Duration::from_secs(10), "30 writes", || {
+        load.acked_since(Instant::now() - Duration::from_secs(3600)) >= 30
+    })
+    .await;
+    let killed_at = Instant::now();
+    cluster.kill(leader);
+    eventually(Duration::from_secs(20), "20 writes after the kill", || {
+        load.acked_since(killed_at) >= 20
+    })
+    .await;
+    let first = load.first_ack_after(killed_at).unwrap();
+    let (acked, errors) = load.finish().await;
+    println!(
+        "measured: leader kill -> first successful write through client: {} ms",
+        first.as_millis()
+    );
+    assert!(errors.is_empty(), "errors surfaced: {errors:?}");
+    all_readable(&c, &acked).await;
+    let s = c.stats();
+    println!("stats after leader kill: {s:?}");
+    assert!(s.leader_changes_seen >= 1);
+    assert_ne!(c.topology().leader_id, Some(leader));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leader_pause_during_writes_surfaces_no_error() {
+    let _serial = SERIAL.lock().await;
+    let mut cluster = Cluster::three();
+    let leader = cluster.wait_for_leader(ELECTION);
+    let c = client(&cluster, Duration::from_secs(5)).await;
+    let load = WriteLoad::start(&c, 2);
+    let start = Instant::now();
+    eventually(Duration::from_secs(10), "30 writes", || load.acked_since(start) >= 30).await;
+    let paused_at = Instant::now();
+    cluster.pause(leader);
+    eventually(Duration::from_secs(20), "20 writes during the pause", || {
+        load.acked_since(paused_at) >= 20
+    })
+    .await;
+    println!(
+        "measured: leader pause -> first successful write through client: {} ms",
+        load.first_ack_after(paused_at).unwrap().as_millis()
+    );
+    cluster.resume(leader);
+    let resumed_at = Instant::now();
+    eventually(Duration::from_secs(20), "20 writes after resume", || {
+        load.acked_since(resumed_at) >= 20
+    })
+    .await;
+    let (acked, errors) = load.finish().await;
+    assert!(errors.is_empty(), "errors surfaced: {errors:?}");
+    all_readable(&c, &acked).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follower_kill_and_restart_for_eventual_reads() {
+    let _serial = SERIAL.lock().await;
+    let mut cluster = Cluster::three();
+    let leader = cluster.wait_for_leader(ELECTION);
+    let c = client(&cluster, Duration::from_secs(5)).await;
+    c.put_str("k", "v").await.unwrap();
+    let follower = cluster.ids().into_iter().find(|&i| i != leader).unwrap();
+    cluster.kill(follower);
+    for _ in 0..200 {
+        let v = c.get_str("k", ReadConsistency::Eventual).await;
+        assert!(v.is_ok(), "read failed after follower kill: {v:?}");
+    }
+    assert_eq!(c.stats().errors, 0);
+    cluster.restart(follower);
+    let before = c.stats().requests_to(follower);
+    let until = Instant::now() + Duration::from_secs(40);
+    loop {
+        let v = c.get_str("k", ReadConsistency::Eventual).await;
+        assert!(v.is_ok(), "read failed after restart: {v:?}");
+        let now = c.stats().requests_to(follower);
+        if now > before + 5 && c.stats().node(follower).is_some_and(|n| !n.ejected) {
+            break;
+        }
+        assert!(Instant::now() < until, "restarted follower never got reads");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(c.stats().errors, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_nodes_down_fails_clearly_then_recovers() {
+    let _serial = SERIAL.lock().await;
+    let mut cluster = Cluster::three();
+    cluster.wait_for_leader(ELECTION);
+    let c = client(&cluster, Duration::from_secs(2)).await;
+    c.put_str("before", "1").await.unwrap();
+    for id in cluster.ids() {
+        cluster.kill(id);
+    }
+    let t = Instant::now();
+    let r = c.put_str("during", "1").await;
+    let took = t.elapsed();
+    println!("all down: {r:?} after {} ms", took.as_millis());
+    assert!(matches!(r, Err(Error::Unavailable { .. } | Error::NoLeader)), "{r:?}");
+    assert!(took < Duration::from_secs(4), "{took:?}");
+    let r = c.get_str("before", ReadConsistency::Eventual).await;
+    assert!(matches!(r, Err(Error::Unavailable { .. })), "{r:?}");
+    for id in cluster.ids() {
+        cluster.restart(id);
+    }
+    cluster.wait_for_leader(ELECTION);
+    let until = Instant::now() + Duration::from_secs(30);
+    while c.put_str("after", "1").await.is_err() {
+        assert!(Instant::now() < until, "client never recovered");
+    }
+    assert_eq!(
+        c.get_str("before", ReadConsistency::Linearizable).await,
+        Ok(Some("1".into()))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_client_follows_a_new_leader() {
+    let _serial = SERIAL.lock().await;
+    let mut cluster = Cluster::three();
+    let leader = cluster.wait_for_leader(ELECTION);
+    let c = client(&cluster, Duration::from_secs(5)).await;
+    eventually(Duration::from_secs(5), "client knows the leader", || {
+        c.topology().leader_id == Some(leader)
+    })
+    .await;
+    let survivors: Vec<u32> = cluster.ids().into_iter().filter(|&i| i != leader).collect();
+    cluster.kill(leader);
+    let mut cluster_saw: Option<Instant> = None;
+    let mut client_saw: Option<Instant> = None;
+    let until = Instant::now() + Duration::from_secs(20);
+    while cluster_saw.is_none() || client_saw.is_none() {
+        assert!(Instant::now() < until, "no switch seen");
+        if client_saw.is_none() && c.topology().leader_id.is_some_and(|l| l != leader) {
+            client_saw = Some(Instant::now());
+        }
+        if cluster_saw.is_none()
+            && survivors.iter().any(|&s| {
+                cluster.topology(s).is_some_and(|t| {
+                    t["leader_id"].as_u64().is_some_and(|l| l != u64::from(leader))
+                })
+            })
+        {
+            cluster_saw = Some(Instant::now());
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let (a, b) = (cluster_saw.unwrap(), client_saw.unwrap());
+    let lag = b.saturating_duration_since(a);
+    println!(
+        "measured: new election -> client cache switch: {} ms (client first: {})",
+        lag.as_millis(),
+        b < a
+    );
+    assert!(lag < Duration::from_millis(1000), "{lag:?}");
+    assert_eq!(c.stats().requests, 0, "no request was needed");
+    assert!(survivors.contains(&c.topology().leader_id.unwrap()));
+}
+
+#[actix_web::test]
+async fn usable_from_an_actix_web_handler() {
+    use actix_web::{web, App, HttpResponse, HttpServer};
+    let _serial = SERIAL.lock().await;
+    let cluster = Cluster::three();
+    cluster.wait_for_leader(ELECTION);
+    let c = client(&cluster, Duration::from_secs(5)).await;
+
+    async fn put_then_get(client: web::Data<SmartClient>, key: web::Path<String>) -> HttpResponse {
+        let key = key.into_inner();
+        if let Err(e) = client.put_str(&key, "from-actix").await {
+            return HttpResponse::InternalServerError().body(e.to_string());
+        }
+        match client.get_str(&key, ReadConsistency::Linearizable).await {
+            Ok(Some(v)) => HttpResponse::Ok().body(v),
+            other => HttpResponse::InternalServerError().body(format!("{other:?}")),
+        }
+    }
+
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let data = web::Data::new(c.clone());
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .route("/echo/{key}", web::get().to(put_then_get))
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    let handle = server.handle();
+    actix_web::rt::spawn(server);
+    let http = awc::Client::default();
+    for i in 0..5 {
+        let mut resp = http
+            .get(format!("http://{addr}/echo/key{i}"))
+            .send()
+            .await
+            .unwrap();
+        let body = resp.body().await.unwrap();
+        assert_eq!(resp.status(), 200, "{body:?}");
+        assert_eq!(&body[..], b"from-actix");
+    }
+    handle.stop(true).await;
+    assert!(c.stats().requests >= 10);
+}
