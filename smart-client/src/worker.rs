@@ -267,7 +267,7 @@ impl Worker {
             selector.select(
                 &candidates,
                 &req,
-                &cfg_selection(shared),
+                &shared.config.selection,
                 &shared.balancer,
                 &mut *rng,
             )
@@ -388,10 +388,6 @@ fn quantize_rtt(rtt: Duration) -> Duration {
     Duration::from_nanos(u64::try_from(q).unwrap_or(u64::MAX))
 }
 
-fn cfg_selection(shared: &Shared) -> &crate::selection::SelectionConfig {
-    &shared.config.selection
-}
-
 #[derive(serde::Deserialize)]
 struct ValueBody {
     value: Option<String>,
@@ -432,7 +428,10 @@ mod tests {
     #[test]
     fn rtt_is_quantized() {
         assert_eq!(quantize_rtt(Duration::from_micros(4900)), Duration::ZERO);
-        assert_eq!(quantize_rtt(Duration::from_millis(12)), Duration::from_millis(10));
+        assert_eq!(
+            quantize_rtt(Duration::from_millis(12)),
+            Duration::from_millis(10)
+        );
     }
 
     #[test]

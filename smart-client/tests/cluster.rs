@@ -51,7 +51,9 @@ async fn steady_state_routing() {
 
     let before = c.stats();
     for i in 0..300 {
-        let v = c.get_str(&format!("k{}", i % 50), ReadConsistency::Eventual).await;
+        let v = c
+            .get_str(&format!("k{}", i % 50), ReadConsistency::Eventual)
+            .await;
         assert!(v.is_ok(), "{v:?}");
     }
     let after = c.stats();
@@ -70,7 +72,9 @@ async fn steady_state_routing() {
 
     let before = c.stats();
     for i in 0..20 {
-        let v = c.get_str(&format!("k{i}"), ReadConsistency::Linearizable).await;
+        let v = c
+            .get_str(&format!("k{i}"), ReadConsistency::Linearizable)
+            .await;
         assert_eq!(v.unwrap(), Some(format!("v{i}")));
     }
     let after = c.stats();
@@ -78,18 +82,30 @@ async fn steady_state_routing() {
     for &f in &followers {
         assert_eq!(after.requests_to(f), before.requests_to(f));
     }
-    assert_eq!(c.get_str("absent", ReadConsistency::Linearizable).await, Ok(None));
+    assert_eq!(
+        c.get_str("absent", ReadConsistency::Linearizable).await,
+        Ok(None)
+    );
     c.delete("k1").await.unwrap();
     c.delete("k1").await.unwrap();
-    assert_eq!(c.get_str("k1", ReadConsistency::Linearizable).await, Ok(None));
+    assert_eq!(
+        c.get_str("k1", ReadConsistency::Linearizable).await,
+        Ok(None)
+    );
     // Odd keys travel percent-encoded.
     c.put_str("a/b c?d%é", "x").await.unwrap();
     assert_eq!(
-        c.get_str("a/b c?d%é", ReadConsistency::Lease).await.unwrap().as_deref(),
+        c.get_str("a/b c?d%é", ReadConsistency::Lease)
+            .await
+            .unwrap()
+            .as_deref(),
         Some("x")
     );
     // Client-side and server-side rejections are BadRequest, not retried.
-    assert!(matches!(c.put([0xffu8], "x").await, Err(Error::BadRequest { .. })));
+    assert!(matches!(
+        c.put([0xffu8], "x").await,
+        Err(Error::BadRequest { .. })
+    ));
     let huge = "x".repeat(2 * 1024 * 1024);
     let r = c.put_str("big", &huge).await;
     assert!(matches!(r, Err(Error::BadRequest { .. })), "{r:?}");
@@ -99,7 +115,8 @@ async fn steady_state_routing() {
 /// Writers that record every acknowledged key and any surfaced error.
 struct WriteLoad {
     stop: Arc<AtomicBool>,
-    acked: Arc<Mutex<Vec<(String, Instant)>>>,
+    /// `(key, write started, write acknowledged)`.
+    acked: Arc<Mutex<Vec<(String, Instant, Instant)>>>,
     errors: Arc<Mutex<Vec<String>>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -122,8 +139,9 @@ impl WriteLoad {
                 tokio::spawn(async move {
                     while !stop.load(Ordering::Relaxed) {
                         let key = format!("w{}", seq.fetch_add(1, Ordering::Relaxed));
+                        let started = Instant::now();
                         match c.put_str(&key, &key).await {
-                            Ok(()) => acked.lock().unwrap().push((key, Instant::now())),
+                            Ok(()) => acked.lock().unwrap().push((key, started, Instant::now())),
                             Err(e) => errors.lock().unwrap().push(format!("{key}: {e}")),
                         }
                     }
@@ -139,12 +157,18 @@ impl WriteLoad {
     }
 
     fn acked_since(&self, t: Instant) -> usize {
-        self.acked.lock().unwrap().iter().filter(|a| a.1 > t).count()
+        self.acked
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|a| a.2 > t)
+            .count()
     }
 
+    /// Time from `t` to the first acknowledgement of a write started after `t`.
     fn first_ack_after(&self, t: Instant) -> Option<Duration> {
         let acked = self.acked.lock().unwrap();
-        acked.iter().filter(|a| a.1 > t).map(|a| a.1 - t).min()
+        acked.iter().filter(|a| a.1 >= t).map(|a| a.2 - t).min()
     }
 
     async fn finish(self) -> (Vec<String>, Vec<String>) {
@@ -152,7 +176,13 @@ impl WriteLoad {
         for t in self.tasks {
             t.await.unwrap();
         }
-        let acked = self.acked.lock().unwrap().iter().map(|a| a.0.clone()).collect();
+        let acked = self
+            .acked
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|a| a.0.clone())
+            .collect();
         let errors = self.errors.lock().unwrap().clone();
         (acked, errors)
     }
@@ -204,12 +234,17 @@ async fn leader_pause_during_writes_surfaces_no_error() {
     let c = client(&cluster, Duration::from_secs(5)).await;
     let load = WriteLoad::start(&c, 2);
     let start = Instant::now();
-    eventually(Duration::from_secs(10), "30 writes", || load.acked_since(start) >= 30).await;
+    eventually(Duration::from_secs(10), "30 writes", || {
+        load.acked_since(start) >= 30
+    })
+    .await;
     let paused_at = Instant::now();
     cluster.pause(leader);
-    eventually(Duration::from_secs(20), "20 writes during the pause", || {
-        load.acked_since(paused_at) >= 20
-    })
+    eventually(
+        Duration::from_secs(20),
+        "20 writes during the pause",
+        || load.acked_since(paused_at) >= 20,
+    )
     .await;
     println!(
         "measured: leader pause -> first successful write through client: {} ms",
@@ -270,7 +305,10 @@ async fn all_nodes_down_fails_clearly_then_recovers() {
     let r = c.put_str("during", "1").await;
     let took = t.elapsed();
     println!("all down: {r:?} after {} ms", took.as_millis());
-    assert!(matches!(r, Err(Error::Unavailable { .. } | Error::NoLeader)), "{r:?}");
+    assert!(
+        matches!(r, Err(Error::Unavailable { .. } | Error::NoLeader)),
+        "{r:?}"
+    );
     assert!(took < Duration::from_secs(4), "{took:?}");
     let r = c.get_str("before", ReadConsistency::Eventual).await;
     assert!(matches!(r, Err(Error::Unavailable { .. })), "{r:?}");
@@ -311,7 +349,9 @@ async fn idle_client_follows_a_new_leader() {
         if cluster_saw.is_none()
             && survivors.iter().any(|&s| {
                 cluster.topology(s).is_some_and(|t| {
-                    t["leader_id"].as_u64().is_some_and(|l| l != u64::from(leader))
+                    t["leader_id"]
+                        .as_u64()
+                        .is_some_and(|l| l != u64::from(leader))
                 })
             })
         {
