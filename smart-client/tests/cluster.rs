@@ -417,4 +417,36 @@ async fn usable_from_an_actix_web_handler() {
     }
     handle.stop(true).await;
     assert!(c.stats().requests >= 10);
+
+    // Overhead of the client (queue hop to its I/O thread, selection,
+    // bookkeeping) against a bare awc GET to the same kind of node.
+    let follower = c
+        .topology()
+        .members
+        .iter()
+        .find(|m| Some(m.id) != c.topology().leader_id)
+        .and_then(|m| m.api_url.clone())
+        .unwrap();
+    let url = format!("{follower}/kv/key0?consistency=eventual");
+    const N: u32 = 300;
+    for _ in 0..20 {
+        http.get(&url).send().await.unwrap().body().await.unwrap();
+        c.get("key0", ReadConsistency::Eventual).await.unwrap();
+    }
+    let t = Instant::now();
+    for _ in 0..N {
+        http.get(&url).send().await.unwrap().body().await.unwrap();
+    }
+    let raw = t.elapsed() / N;
+    let t = Instant::now();
+    for _ in 0..N {
+        c.get("key0", ReadConsistency::Eventual).await.unwrap();
+    }
+    let smart = t.elapsed() / N;
+    println!(
+        "measured: eventual read round trip: bare awc {} us, smart client {} us (overhead {} us, debug build)",
+        raw.as_micros(),
+        smart.as_micros(),
+        smart.saturating_sub(raw).as_micros()
+    );
 }
