@@ -48,8 +48,8 @@ impl Default for ClusterOptions {
     fn default() -> Self {
         Self {
             voters: 3,
-            election_timeout_ms: (500, 1000),
-            lease_ms: 250,
+            election_timeout_ms: (300, 600),
+            lease_ms: 200,
             node_extra: Vec::new(),
             labels: BTreeMap::new(),
             log_filter: "warn,kv_node=info".into(),
@@ -270,6 +270,10 @@ impl Cluster {
             toml,
             "\n[raft.read_consistency]\ndefault_policy = \"LeaseRead\"\nlease_duration_ms = {}",
             self.opts.lease_ms
+        );
+        let _ = writeln!(
+            toml,
+            "\n[retry.membership]\nbase_delay_ms = 200\nmax_delay_ms = 2000"
         );
         fs::write(&config, toml).expect("write node config");
         self.nodes.insert(

@@ -4,7 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{get, put, try_call};
+use common::{get, put_acked, try_call};
 use kv_node::harness::{wait_until, Cluster};
 
 #[test]
@@ -17,12 +17,16 @@ fn killed_follower_catches_up_after_restart() {
         .find(|i| **i != leader)
         .expect("follower");
     let lurl = cluster.api_url(leader);
-    assert_eq!(put(&lurl, "k-0", "v-0").status, 200);
+    put_acked(&lurl, "k-0", "v-0", Duration::from_secs(10));
 
     cluster.kill(follower);
     for i in 1..200 {
-        let a = put(&lurl, &format!("k-{i}"), &format!("v-{i}"));
-        assert_eq!(a.status, 200, "write {i}: {a:?}");
+        put_acked(
+            &lurl,
+            &format!("k-{i}"),
+            &format!("v-{i}"),
+            Duration::from_secs(10),
+        );
     }
     cluster.restart(follower);
     let furl = cluster.api_url(follower);
@@ -49,20 +53,19 @@ fn killed_follower_catches_up_after_restart() {
 #[test]
 fn sigterm_exits_zero_and_a_restarted_cluster_keeps_every_acknowledged_write() {
     let mut cluster = Cluster::three();
-    let leader = cluster.wait_for_leader(Duration::from_secs(30));
+    cluster.wait_for_leader(Duration::from_secs(30));
     let mut acked = Vec::new();
     for i in 0..300 {
         // Spread writes over all nodes (followers forward).
         let id = cluster.ids()[i % 3];
-        let a = put(
+        put_acked(
             &cluster.api_url(id),
             &format!("key-{i}"),
             &format!("value-{i}"),
+            Duration::from_secs(10),
         );
-        assert_eq!(a.status, 200, "{a:?}");
         acked.push(i);
     }
-    let _ = leader;
     for id in cluster.ids() {
         let status = cluster
             .stop(id, Duration::from_secs(20))

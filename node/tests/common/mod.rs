@@ -78,3 +78,20 @@ pub fn get(base: &str, key: &str, consistency: &str) -> Answer {
         None,
     )
 }
+
+/// Write like a client would: retry 5xx and transport errors (elections happen)
+/// until `deadline`; panics if the write was never acknowledged.
+pub fn put_acked(base: &str, key: &str, value: &str, deadline: Duration) -> Answer {
+    let body = serde_json::json!({ "key": key, "value": value }).to_string();
+    let until = std::time::Instant::now() + deadline;
+    loop {
+        match try_call("POST", &format!("{base}/kv"), Some(&body)) {
+            Ok(a) if a.status == 200 => return a,
+            Ok(a) if a.status < 500 => panic!("write {key} rejected: {a:?}"),
+            other if std::time::Instant::now() > until => {
+                panic!("write {key} not acknowledged within {deadline:?}: {other:?}")
+            }
+            _ => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
