@@ -52,3 +52,16 @@ test:
 # Everything CI does: install, fmt, clippy, tests.
 ci:
     bash .ci/run
+
+# Start node 4 (config/n4.toml) as a learner joining the running cluster.
+join-node4: build
+    {{node_bin}} --config-path config/n4.toml 2>&1 | sed -u "s/^/[n4] /"
+
+# Start node 5 (config/n5.toml) as a learner joining the running cluster.
+join-node5: build
+    {{node_bin}} --config-path config/n5.toml 2>&1 | sed -u "s/^/[n5] /"
+
+# Ask for a learner's promotion to voter, e.g. `just promote 4` (any node forwards to the leader).
+promote id:
+    curl -sS -X POST localhost:8081/admin/promote -H 'Content-Type: application/json' \
+        ${KV_ADMIN_TOKEN:+-H "Authorization: Bearer $KV_ADMIN_TOKEN"} -d '{"node_id":{{id}}}'; echo

@@ -29,6 +29,15 @@ pub struct RefreshRecords;
 #[rtype(result = "()")]
 struct RecordsLoaded(BTreeMap<u32, MemberRecord>);
 
+/// Membership as the leader reports it in its `/topology`.
+#[derive(Message)]
+#[rtype(result = "()")]
+struct LeaderMembership {
+    leader: u32,
+    voters: BTreeSet<u32>,
+    learners: BTreeSet<u32>,
+}
+
 /// How often the registry is re-read when nothing else happens.
 const REGISTRY_TICK: Duration = Duration::from_millis(250);
 
@@ -45,6 +54,9 @@ pub struct ClusterView {
     initial_raft_addrs: BTreeMap<u32, String>,
     version: u64,
     refreshing: bool,
+    /// The current leader's membership (see [`ClusterView::reconcile_with_leader`]).
+    leader_membership: Option<LeaderMembership>,
+    reconciling: bool,
     tx: watch::Sender<Arc<Topology>>,
 }
 
@@ -71,18 +83,26 @@ impl ClusterView {
             initial_raft_addrs,
             version: 0,
             refreshing: false,
+            leader_membership: None,
+            reconciling: false,
             tx,
         };
         (view, rx)
     }
 
     fn publish(&mut self) {
+        let leader_id = self.leader.map(|l| l.leader_id);
+        // A follower uses the leader's membership when it has it (see reconcile_with_leader).
+        let (voters, learners) = match &self.leader_membership {
+            Some(m) if Some(m.leader) == leader_id => (&m.voters, &m.learners),
+            _ => (&self.voters, &self.learners),
+        };
         let inputs = ViewInputs {
             node_id: self.node_id,
             leader: self.leader.map(|l| (l.leader_id, l.term)),
             last_term: self.last_term,
-            voters: &self.voters,
-            learners: &self.learners,
+            voters,
+            learners,
             membership_index: self.membership_index,
             records: &self.records,
             initial_raft_addrs: &self.initial_raft_addrs,
@@ -98,6 +118,65 @@ impl ClusterView {
         self.tx.send_replace(Arc::new(next));
     }
 
+    /// Workaround for d-engine 0.2.4: on a node that caught up from a snapshot,
+    /// `watch_membership()` misses members added before it joined and its own
+    /// promotion. The leader's membership is authoritative, so a follower
+    /// fetches it from the leader's `/topology` on every tick and prefers it.
+    fn reconcile_with_leader(&mut self, ctx: &mut Context<Self>) {
+        let Some(leader) = self.leader.map(|l| l.leader_id) else {
+            self.leader_membership = None;
+            return;
+        };
+        if leader == self.node_id {
+            self.leader_membership = None;
+            return;
+        }
+        let Some(url) = self.records.get(&leader).map(|r| r.api_url.clone()) else {
+            return;
+        };
+        if self.reconciling {
+            return;
+        }
+        self.reconciling = true;
+        let addr = ctx.address();
+        actix::spawn(async move {
+            let client = awc::Client::builder()
+                .timeout(Duration::from_millis(500))
+                .finish();
+            let fetched = async {
+                let mut resp = client.get(format!("{url}/topology")).send().await.ok()?;
+                let body: serde_json::Value = resp.json().limit(1 << 20).await.ok()?;
+                if body["node_id"].as_u64()? != u64::from(leader) {
+                    return None;
+                }
+                let mut voters = BTreeSet::new();
+                let mut learners = BTreeSet::new();
+                for m in body["members"].as_array()? {
+                    let id = u32::try_from(m["id"].as_u64()?).ok()?;
+                    if m["role"] == "learner" {
+                        learners.insert(id);
+                    } else {
+                        voters.insert(id);
+                    }
+                }
+                Some(LeaderMembership {
+                    leader,
+                    voters,
+                    learners,
+                })
+            }
+            .await;
+            match fetched {
+                Some(m) => addr.do_send(m),
+                None => addr.do_send(LeaderMembership {
+                    leader: 0,
+                    voters: BTreeSet::new(),
+                    learners: BTreeSet::new(),
+                }),
+            }
+        });
+    }
+
     fn refresh_records(&mut self, ctx: &mut Context<Self>) {
         if self.refreshing {
             return;
@@ -109,6 +188,11 @@ impl ClusterView {
             .iter()
             .chain(self.learners.iter())
             .chain(self.initial_raft_addrs.keys())
+            .chain(
+                self.leader_membership
+                    .iter()
+                    .flat_map(|m| m.voters.iter().chain(m.learners.iter())),
+            )
             .copied()
             .collect::<BTreeSet<_>>()
             .into_iter()
@@ -132,7 +216,10 @@ impl Actor for ClusterView {
     fn started(&mut self, ctx: &mut Self::Context) {
         ctx.add_stream(WatchStream::new(self.engine.leader_change_notifier()));
         ctx.add_stream(WatchStream::new(self.engine.watch_membership()));
-        ctx.run_interval(REGISTRY_TICK, |act, ctx| act.refresh_records(ctx));
+        ctx.run_interval(REGISTRY_TICK, |act, ctx| {
+            act.refresh_records(ctx);
+            act.reconcile_with_leader(ctx);
+        });
         self.refresh_records(ctx);
     }
 }
@@ -201,5 +288,17 @@ impl Handler<RefreshRecords> for ClusterView {
 
     fn handle(&mut self, _msg: RefreshRecords, ctx: &mut Self::Context) {
         self.refresh_records(ctx);
+    }
+}
+
+impl Handler<LeaderMembership> for ClusterView {
+    type Result = ();
+
+    fn handle(&mut self, msg: LeaderMembership, _ctx: &mut Self::Context) {
+        self.reconciling = false;
+        if msg.leader != 0 && !msg.voters.is_empty() {
+            self.leader_membership = Some(msg);
+            self.publish();
+        }
     }
 }

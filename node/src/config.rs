@@ -266,6 +266,26 @@ impl NodeConfig {
             "log_dir".into(),
             toml::Value::String(format!("{dir_str}/logs")),
         );
+        // d-engine's default snapshot directory is /tmp/snapshots, shared by every
+        // node on the machine (they then delete each other's snapshots and a
+        // joining learner cannot be sent one): keep snapshots in the data dir.
+        let raft = raw
+            .entry("raft")
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if let Some(raft) = raft.as_table_mut() {
+            let snapshot = raft
+                .entry("snapshot")
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if let Some(snapshot) = snapshot.as_table_mut() {
+                snapshot
+                    .entry("snapshots_dir")
+                    .or_insert_with(|| toml::Value::String(format!("{dir_str}/snapshots")));
+            }
+        }
+        let cluster = raw
+            .get("cluster")
+            .and_then(|c| c.as_table())
+            .ok_or_else(|| ConfigError::Invalid("missing [cluster] section".into()))?;
         let mut initial_cluster = Vec::new();
         for entry in cluster
             .get("initial_cluster")
@@ -406,6 +426,8 @@ db_root_dir = "./data/n2"
         let cluster = cfg.raw["cluster"].as_table().expect("table");
         assert_eq!(cluster["db_root_dir"].as_str(), Some("/tmp/x"));
         assert_eq!(cluster["log_dir"].as_str(), Some("/tmp/x/logs"));
+        let snapshots = cfg.raw["raft"]["snapshot"]["snapshots_dir"].as_str();
+        assert_eq!(snapshots, Some("/tmp/x/snapshots"));
     }
 
     #[test]

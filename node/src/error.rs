@@ -72,6 +72,9 @@ pub enum ApiError {
         /// Detail.
         message: String,
     },
+    /// The operation exists in the API but the engine cannot perform it.
+    #[error("{0}")]
+    NotSupported(String),
     /// A bug or an unexpected engine failure.
     #[error("internal error: {0}")]
     Internal(String),
@@ -104,6 +107,7 @@ impl ApiError {
             Self::LeaderUnreachable { .. } => "leader_unreachable",
             Self::Unavailable(_) => "unavailable",
             Self::Unauthorized(_) => "unauthorized",
+            Self::NotSupported(_) => "not_supported",
             Self::Internal(_) => "internal",
         }
     }
@@ -124,6 +128,7 @@ impl ResponseError for ApiError {
             Self::LeaderUnreachable { .. } => StatusCode::BAD_GATEWAY,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::NotSupported(_) => StatusCode::NOT_IMPLEMENTED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

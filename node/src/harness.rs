@@ -42,6 +42,9 @@ pub struct ClusterOptions {
     pub log_filter: String,
     /// Explicit node binary; default: see [`node_binary`].
     pub binary: Option<PathBuf>,
+    /// Ids of learners that will join later; each learner's config lists all of
+    /// them (d-engine 0.2.4 needs a learner to know the others' metadata).
+    pub learners: Vec<u32>,
 }
 
 impl Default for ClusterOptions {
@@ -54,6 +57,7 @@ impl Default for ClusterOptions {
             labels: BTreeMap::new(),
             log_filter: "warn,kv_node=info".into(),
             binary: None,
+            learners: Vec::new(),
         }
     }
 }
@@ -255,10 +259,17 @@ impl Cluster {
             );
         }
         if learner {
-            let _ = writeln!(
-                toml,
-                "  {{ id = {id}, address = \"127.0.0.1:{raft_port}\", role = 4, status = 1 }},"
-            );
+            let mut learners = self.opts.learners.clone();
+            if !learners.contains(&id) {
+                learners.push(id);
+            }
+            for l in learners {
+                let port = *self.raft_ports.entry(l).or_insert_with(|| free_ports(1)[0]);
+                let _ = writeln!(
+                    toml,
+                    "  {{ id = {l}, address = \"127.0.0.1:{port}\", role = 4, status = 1 }},"
+                );
+            }
         }
         let _ = writeln!(toml, "]");
         let (lo, hi) = self.opts.election_timeout_ms;

@@ -99,6 +99,7 @@ pub async fn run(
             })
             .configure(routes::kv::configure)
             .configure(routes::cluster::configure)
+            .configure(routes::admin::configure)
             .default_service(web::to(routes::not_found))
     })
     .client_request_timeout(Duration::from_millis(settings.request_timeout_ms))

@@ -1,5 +1,6 @@
 //! HTTP routes: `/kv`, `/topology`, health checks, `/metrics`, internal and admin.
 
+pub mod admin;
 pub mod cluster;
 pub mod kv;
 

@@ -1,0 +1,352 @@
+//! Growing the cluster (issue 6) on real processes: nodes 4 and 5 join as
+//! learners, are published in every node's `/topology`, get promoted (by
+//! d-engine, which keeps the voter count odd), are routed to by a running
+//! smart client, and the 5-voter cluster tolerates two failures but not three.
+//! Also: admin endpoints' protection.
+
+use std::time::{Duration, Instant};
+
+use kv_node::harness::{wait_until, Cluster, ClusterOptions};
+use serde_json::Value;
+use smart_client::{ReadConsistency, SmartClient};
+
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Keys written before the learners join.
+const PRELOAD: usize = 600;
+
+fn post(url: &str, body: &str, token: Option<&str>) -> (u16, Value) {
+    let mut req = ureq::post(url).set("Content-Type", "application/json");
+    if let Some(t) = token {
+        req = req.set("Authorization", &format!("Bearer {t}"));
+    }
+    let resp = match req.send_string(body) {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("POST {url}: {e}"),
+    };
+    let status = resp.status();
+    (status, resp.into_json().unwrap_or(Value::Null))
+}
+
+fn role_on(cluster: &Cluster, observer: u32, id: u32) -> Option<(String, bool)> {
+    let topo = cluster.topology(observer)?;
+    let m = topo["members"]
+        .as_array()?
+        .iter()
+        .find(|m| m["id"] == id)?
+        .clone();
+    Some((m["role"].as_str()?.to_string(), m["api_url"].is_string()))
+}
+
+/// Wait until every node in `observers` lists `id` with `role` and a URL.
+fn wait_role(cluster: &Cluster, observers: &[u32], id: u32, role: &str, deadline: Duration) {
+    let ok = wait_until(deadline, || {
+        observers
+            .iter()
+            .all(|o| role_on(cluster, *o, id) == Some((role.to_string(), true)))
+            .then_some(())
+    });
+    if ok.is_none() {
+        let seen: Vec<_> = observers
+            .iter()
+            .map(|o| (*o, role_on(cluster, *o, id), cluster.topology(*o)))
+            .collect();
+        panic!(
+            "node {id} not shown as {role} with its URL on {observers:?}: {seen:?}\n{}",
+            cluster.log_tails(20)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_learner_joins_and_is_published_everywhere() {
+    let _serial = SERIAL.lock().await;
+    let mut cluster = Cluster::start(ClusterOptions::default());
+    cluster.wait_for_leader(Duration::from_secs(30));
+    let client = SmartClient::builder()
+        .seeds(cluster.api_urls())
+        .request_timeout(Duration::from_secs(5))
+        .build()
+        .await
+        .expect("client");
+    let preload = Instant::now();
+    // PRELOAD keys, 32 writers at a time. Below d-engine's snapshot threshold
+    // (1000 log entries): see `late_joiner_after_a_snapshot` for why.
+    let mut writers = tokio::task::JoinSet::new();
+    for w in 0..32 {
+        let client = client.clone();
+        writers.spawn(async move {
+            for i in (w..PRELOAD).step_by(32) {
+                client
+                    .put_str(&format!("key-{i:05}"), "0123456789abcdef")
+                    .await
+                    .expect("preload");
+            }
+        });
+    }
+    while let Some(r) = writers.join_next().await {
+        r.expect("writer");
+    }
+    println!("preloaded {PRELOAD} keys in {:?}", preload.elapsed());
+    let started = Instant::now();
+    cluster.add_learner(4);
+    wait_role(
+        &cluster,
+        &[1, 2, 3, 4],
+        4,
+        "learner",
+        Duration::from_secs(15),
+    );
+    println!(
+        "measured: join -> learner 4 in every /topology: {:?}",
+        started.elapsed()
+    );
+
+    // Alone, learner 4 cannot be promoted (4 voters would be even): a clear 409, no hang.
+    let t = Instant::now();
+    let (status, body) = post(
+        &format!("{}/admin/promote", cluster.api_url(4)),
+        r#"{"node_id":4}"#,
+        None,
+    );
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"], "not_promoted", "{body}");
+    assert!(t.elapsed() < Duration::from_secs(10));
+    // Removal has no d-engine 0.2.4 API: a clear 501, not a hang.
+    let (status, body) = post(
+        &format!("{}/admin/remove", cluster.api_url(1)),
+        r#"{"node_id":4}"#,
+        None,
+    );
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (501, Some("not_supported")),
+        "{body}"
+    );
+}
+
+/// The whole 3 -> 5 growth: promotion of 4 and 5, reads routed to them by a
+/// running client, two failures tolerated, three refused. Blocked by d-engine
+/// 0.2.4: the second learner never learns the first one's metadata or misses
+/// its registration entry (see `late_joiner_after_a_snapshot`), so `/topology`
+/// on node 5 lacks node 4's URL (and, with a snapshot, node 5 loses entries).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "d-engine 0.2.4: a second learner misses the first one's membership entries"]
+async fn grow_to_five_voters_and_route_to_them() {
+    let _serial = SERIAL.lock().await;
+    let mut cluster = Cluster::start(ClusterOptions {
+        learners: vec![4, 5],
+        ..ClusterOptions::default()
+    });
+    cluster.wait_for_leader(Duration::from_secs(30));
+    let client = SmartClient::builder()
+        .seeds(cluster.api_urls())
+        .request_timeout(Duration::from_secs(5))
+        .build()
+        .await
+        .expect("client");
+    for i in 0..PRELOAD {
+        client
+            .put_str(&format!("key-{i:05}"), "v")
+            .await
+            .expect("preload");
+    }
+    let started = Instant::now();
+    cluster.add_learner(4);
+    wait_role(
+        &cluster,
+        &[1, 2, 3, 4],
+        4,
+        "learner",
+        Duration::from_secs(15),
+    );
+    cluster.add_learner(5);
+    let all = [1, 2, 3, 4, 5];
+    wait_role(&cluster, &all, 4, "follower", Duration::from_secs(30));
+    wait_role(&cluster, &all, 5, "follower", Duration::from_secs(30));
+    println!(
+        "measured: join of 4 -> 4 and 5 promoted voters ({PRELOAD} keys): {:?}",
+        started.elapsed()
+    );
+    let (status, body) = post(
+        &format!("{}/admin/promote", cluster.api_url(2)),
+        r#"{"node_id":4}"#,
+        None,
+    );
+    assert_eq!(
+        (status, body["voter"].as_bool()),
+        (200, Some(true)),
+        "{body}"
+    );
+
+    // The running client routes eventual reads to the new followers, no restart.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        for i in 0..50 {
+            client
+                .get_str(&format!("key-{i:05}"), ReadConsistency::Eventual)
+                .await
+                .expect("read");
+        }
+        let s = client.stats();
+        if s.requests_to(4) > 0 && s.requests_to(5) > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no reads reached 4 and 5: {s:?}");
+    }
+    let leader_now = cluster.wait_for_leader(Duration::from_secs(10));
+
+    // Five voters: any two down, writes still succeed through the client.
+    let victims: Vec<u32> = all
+        .iter()
+        .copied()
+        .filter(|i| *i != leader_now)
+        .take(2)
+        .collect();
+    for v in &victims {
+        cluster.kill(*v);
+    }
+    client
+        .put_str("with-two-down", "ok")
+        .await
+        .expect("write with 2 of 5 down");
+    cluster.kill(leader_now);
+    let survivors = cluster.live_ids();
+    assert_eq!(survivors.len(), 2);
+    let short = SmartClient::builder()
+        .seeds(
+            survivors
+                .iter()
+                .map(|i| cluster.api_url(*i))
+                .collect::<Vec<_>>(),
+        )
+        .request_timeout(Duration::from_secs(3))
+        .build()
+        .await
+        .expect("client on survivors");
+    let t = Instant::now();
+    let err = short
+        .put_str("with-three-down", "no")
+        .await
+        .expect_err("a write with 3 of 5 voters down must fail");
+    assert!(
+        t.elapsed() < Duration::from_secs(6),
+        "hung for {:?}",
+        t.elapsed()
+    );
+    println!("3 of 5 down: {err} after {:?}", t.elapsed());
+    let no_leader = wait_until(Duration::from_secs(10), || {
+        let (status, body) = post(
+            &format!("{}/kv", cluster.api_url(survivors[0])),
+            r#"{"key":"k","value":"v"}"#,
+            None,
+        );
+        (status == 503 && body["error"] == "no_leader").then_some(())
+    });
+    assert!(
+        no_leader.is_some(),
+        "survivors never answered 503 no_leader"
+    );
+}
+
+#[test]
+fn admin_endpoints_need_the_token_when_one_is_configured() {
+    let cluster = Cluster::start(ClusterOptions {
+        node_extra: vec!["admin_token = \"s3cret\"".into()],
+        ..ClusterOptions::default()
+    });
+    // Registration (POST /internal/members) uses the token too, so a leader
+    // with every URL published shows it works.
+    let leader = cluster.wait_for_leader(Duration::from_secs(30));
+    let follower = *cluster
+        .ids()
+        .iter()
+        .find(|i| **i != leader)
+        .expect("follower");
+    for base in [cluster.api_url(leader), cluster.api_url(follower)] {
+        for path in ["/admin/promote", "/admin/remove", "/internal/members"] {
+            let (status, body) = post(&format!("{base}{path}"), r#"{"node_id":4}"#, None);
+            assert_eq!(
+                (status, body["error"].as_str()),
+                (401, Some("unauthorized")),
+                "{path}"
+            );
+            let (status, body) = post(&format!("{base}{path}"), r#"{"node_id":4}"#, Some("wrong"));
+            assert_eq!(
+                (status, body["error"].as_str()),
+                (401, Some("unauthorized")),
+                "{path}"
+            );
+        }
+        let (status, body) = post(
+            &format!("{base}/admin/promote"),
+            r#"{"node_id":3}"#,
+            Some("s3cret"),
+        );
+        assert_eq!(status, 200, "{body}");
+        let (status, body) = post(
+            &format!("{base}/admin/promote"),
+            r#"{"node_id":9}"#,
+            Some("s3cret"),
+        );
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (409, Some("unknown_node")),
+            "{body}"
+        );
+    }
+}
+
+/// Known d-engine 0.2.4 bug, reproduced here: when a learner (5) joins after
+/// the leader took a snapshot, and another learner (4) joined before it,
+/// node 5's commit handler fails to apply the promotion
+/// (`Failed to apply config change ... NoMetadataFoundForNode { node_id: 4 }`,
+/// then `Failed to process batch`) and node 5 never applies the entries of that
+/// batch: it misses acknowledged keys for good (seen: 305 of 1500) and its
+/// registry copy lacks node 4's URL. Run with `--ignored` to check a d-engine
+/// upgrade.
+#[test]
+#[ignore = "d-engine 0.2.4 drops a batch on a late joiner after a snapshot (see doc)"]
+fn late_joiner_after_a_snapshot() {
+    let mut cluster = Cluster::three();
+    let leader = cluster.wait_for_leader(Duration::from_secs(30));
+    for i in 0..1500 {
+        let _ = ureq::post(&format!("{}/kv", cluster.api_url(leader)))
+            .send_string(&format!(r#"{{"key":"k{i}","value":"v"}}"#));
+    }
+    cluster.add_learner(4);
+    wait_role(
+        &cluster,
+        &[1, 2, 3, 4],
+        4,
+        "learner",
+        Duration::from_secs(15),
+    );
+    cluster.add_learner(5);
+    wait_role(
+        &cluster,
+        &[1, 2, 3, 4, 5],
+        4,
+        "follower",
+        Duration::from_secs(30),
+    );
+    wait_role(
+        &cluster,
+        &[1, 2, 3, 4, 5],
+        5,
+        "follower",
+        Duration::from_secs(30),
+    );
+    let url = cluster.api_url(5);
+    let missing = (0..1500)
+        .filter(|i| {
+            ureq::get(&format!("{url}/kv/k{i}?consistency=eventual"))
+                .call()
+                .map(|r| r.status())
+                .unwrap_or(0)
+                != 200
+        })
+        .count();
+    assert_eq!(missing, 0, "node 5 misses {missing} acknowledged keys");
+}
