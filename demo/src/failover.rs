@@ -188,7 +188,7 @@ pub fn main(args: DemoArgs) -> ExitCode {
         Outcome::Interrupted(pids) => {
             let pids: Vec<String> = pids.iter().map(u32::to_string).collect();
             eprintln!(
-                "demo: interrupted; workload stopped, kv-node processes killed (pids {})",
+                "\ndemo: interrupted; workload stopped, kv-node processes killed (pids {})",
                 if pids.is_empty() {
                     "none: external cluster".to_owned()
                 } else {
@@ -295,6 +295,14 @@ impl Timeline {
         self.events.push((at, text));
     }
 
+    /// Records an event that happened at `at` (kept in time order).
+    fn event_at(&mut self, out: &Out, at: Instant, text: String) {
+        let at = at.saturating_duration_since(self.t0);
+        out.progress(&view::event_line(at, &text));
+        self.events.push((at, text));
+        self.events.sort_by_key(|e| e.0);
+    }
+
     fn since_kill(&self, t: Instant) -> String {
         match self.killed {
             Some((_, k)) => format!(" ({} ms after the kill)", millis(t - k)),
@@ -369,7 +377,7 @@ async fn run(args: &DemoArgs, binary: Option<PathBuf>, out: Out) -> Outcome {
             ..ClusterOptions::default()
         })
     });
-    let pids: Vec<u32> = cluster.as_ref().map_or_else(Vec::new, |c| {
+    let mut pids: Vec<u32> = cluster.as_ref().map_or_else(Vec::new, |c| {
         c.ids().iter().filter_map(|id| c.node(*id).pid()).collect()
     });
     let seeds = match &cluster {
@@ -438,6 +446,24 @@ async fn run(args: &DemoArgs, binary: Option<PathBuf>, out: Out) -> Outcome {
         reads_at_kill: None,
         reads_at_restart: None,
     };
+    // Watch the writing client's cached leader closely (every 5 ms), so the
+    // moment it notices a new leader is measured, not the script's poll.
+    let (leader_tx, mut leader_changes) = tokio::sync::mpsc::unbounded_channel();
+    let watch = {
+        let (writer, mut last) = (writer.clone(), tl.seen_leader);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                let now = writer.topology().leader_id;
+                if now != last {
+                    last = now;
+                    if leader_tx.send((Instant::now(), now)).is_err() {
+                        break;
+                    }
+                }
+            }
+        })
+    };
     let load = Workload::start(&writer, &reader, args.writers, args.readers, &prefix, &rec);
     out.begin();
     let leader_txt = leader.map_or_else(|| "unknown".to_owned(), |l| format!("n{l}"));
@@ -462,7 +488,7 @@ async fn run(args: &DemoArgs, binary: Option<PathBuf>, out: Out) -> Outcome {
         )
     };
     let cluster_txt = if cluster.is_some() {
-        "local cluster, 3 kv-node processes".to_owned()
+        "local 3-node cluster".to_owned()
     } else {
         format!("cluster {}", args.cluster.join(","))
     };
@@ -536,7 +562,7 @@ async fn run(args: &DemoArgs, binary: Option<PathBuf>, out: Out) -> Outcome {
                 };
                 if out.live {
                     out.frame(&view::render_live(&snap));
-                } else if frames % 4 == 0 {
+                } else if frames.is_multiple_of(4) {
                     out.line(&view::render_plain(&snap));
                 }
                 continue;
@@ -547,9 +573,7 @@ async fn run(args: &DemoArgs, binary: Option<PathBuf>, out: Out) -> Outcome {
             break;
         }
         // Leader changes as the client sees them.
-        let now_leader = writer.topology().leader_id;
-        if now_leader != tl.seen_leader {
-            let now = Instant::now();
+        while let Ok((now, now_leader)) = leader_changes.try_recv() {
             tl.seen_leader = now_leader;
             let text = match now_leader {
                 None => format!("client: leader unknown (election){}", tl.since_kill(now)),
@@ -558,7 +582,7 @@ async fn run(args: &DemoArgs, binary: Option<PathBuf>, out: Out) -> Outcome {
                     tl.since_kill(now)
                 ),
             };
-            tl.event(&out, text);
+            tl.event_at(&out, now, text);
             let changed = now_leader.is_some() && now_leader != tl.old_leader;
             if changed && tl.noticed.is_none() && (tl.killed.is_some() || cluster.is_none()) {
                 tl.noticed = Some(now);
@@ -572,8 +596,9 @@ async fn run(args: &DemoArgs, binary: Option<PathBuf>, out: Out) -> Outcome {
                     .topology()
                     .leader_id
                     .map_or_else(|| "?".to_owned(), |l| format!("n{l}"));
-                tl.event(
+                tl.event_at(
                     &out,
+                    done,
                     format!("writes succeed again on {leader}{}", tl.since_kill(done)),
                 );
             }
@@ -590,7 +615,7 @@ async fn run(args: &DemoArgs, binary: Option<PathBuf>, out: Out) -> Outcome {
                 let at = Instant::now();
                 c.kill(id);
                 tl.killed = Some((id, at));
-                tl.event(&out, format!("SIGKILL leader n{id} (pid {pid})"));
+                tl.event_at(&out, at, format!("SIGKILL leader n{id} (pid {pid})"));
             }
         }
         // Restart it.
@@ -600,6 +625,7 @@ async fn run(args: &DemoArgs, binary: Option<PathBuf>, out: Out) -> Outcome {
                 c.restart(id);
                 tl.restarted = Some(Instant::now());
                 let pid = c.node(id).pid().unwrap_or(0);
+                pids.push(pid);
                 tl.event(
                     &out,
                     format!("restarted n{id} (pid {pid}), same ports and data"),
@@ -663,6 +689,7 @@ async fn run(args: &DemoArgs, binary: Option<PathBuf>, out: Out) -> Outcome {
         }
     }
     // The end: stop the workload and read everything back.
+    watch.abort();
     let ran = tl.t0.elapsed();
     tl.event(
         &out,

@@ -125,31 +125,31 @@ impl Summary {
             }
         };
         let mut out = vec![
-            "---------------------------- summary ----------------------------".to_owned(),
+            "------------------------------- summary -------------------------------".to_owned(),
             format!(
-                "acknowledged writes {}   lost {}   unverified {}   ({} read back linearizably)",
+                "acked writes {}  lost {}  unverified {}  ({} read back linearizably)",
                 self.acked_writes,
                 self.lost_writes,
                 self.unverified_writes,
                 self.acked_writes - self.lost_writes - self.unverified_writes
             ),
             format!(
-                "errors seen by the application: writes {}   reads {}   (reads ok {}, stale {}, wrong {})",
+                "app errors: writes {}  reads {}   (reads ok {}, stale {}, wrong {})",
                 self.failed_writes, self.failed_reads, self.reads, self.stale_reads, self.wrong_reads
             ),
             format!(
-                "leader: old {}  new {}   killed {}   client noticed the new leader after {}",
+                "leader: old {} new {} (killed {}); client saw the new leader after {}",
                 node(self.old_leader),
                 node(self.new_leader),
                 node(self.killed_node),
                 opt(self.client_noticed_ms)
             ),
             format!(
-                "write unavailability: kill -> first ack of a write started after it {}",
+                "writes unavailable: kill -> ack of first write started after it: {}",
                 opt(self.write_unavailable_ms)
             ),
             format!(
-                "  longest pause between write acks around the kill {}; whole run {} ms",
+                "  longest pause between write acks: around the kill {}, run {} ms",
                 opt(self.write_gap_around_kill_ms),
                 self.longest_write_gap_ms
             ),
@@ -158,7 +158,7 @@ impl Summary {
                 self.longest_read_gap_ms
             ),
             format!(
-                "restarted node: follower again after {}, serving reads after {}",
+                "restarted node: follower after {}, serving reads after {}",
                 opt(self.rejoined_follower_ms),
                 opt(self.reads_again_ms)
             ),
@@ -171,7 +171,7 @@ impl Summary {
                 self.retries, self.forwarded_writes, self.leader_changes_seen
             ),
             format!(
-                "latency ms  writes p50 {:.1} p99 {:.1} max {:.0}   reads p50 {:.1} p99 {:.1} max {:.0}",
+                "latency ms: writes p50 {:.1} p99 {:.1} max {:.0}; reads p50 {:.1} p99 {:.1} max {:.0}",
                 self.write_latency_ms.p50,
                 self.write_latency_ms.p99,
                 self.write_latency_ms.max,
