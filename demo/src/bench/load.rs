@@ -1,0 +1,389 @@
+//! The closed-loop load generator and the workloads.
+//!
+//! One cell = one actix system on its own thread with `concurrency` tasks.
+//! Each task issues one request, waits for its answer, and issues the next
+//! until the cell's time is up. Plain-HTTP paths share one awc client (pool
+//! of at least `concurrency` keep-alive connections); the `smart` path calls
+//! one `SmartClient` from the same kind of tasks. Keys are 8 bytes, values
+//! 256 bytes, on every path.
+
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use awc::error::SendRequestError;
+use bytes::Bytes;
+use clap::ValueEnum;
+use hdrhistogram::Histogram;
+use smart_client::{ReadConsistency, SmartClient};
+
+use super::env::{CpuProbe, CpuSample};
+
+/// Keys written before the run, read by the read workloads.
+pub const PRELOAD_KEYS: usize = 1000;
+/// Value size of every write.
+pub const VALUE_BYTES: usize = 256;
+/// Deadline of one request on the plain-HTTP paths (the smart client's is
+/// its `request_timeout`, also 5 s).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What a cell's tasks do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Workload {
+    /// Writes of unique keys.
+    Write,
+    /// Eventual reads of preloaded keys.
+    ReadEventual,
+    /// Linearizable reads of preloaded keys.
+    ReadLinearizable,
+    /// 90 % eventual reads of preloaded keys, 10 % writes of unique keys.
+    Mix,
+}
+
+impl Workload {
+    /// Name used in tables and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::Write => "write",
+            Workload::ReadEventual => "read_eventual",
+            Workload::ReadLinearizable => "read_linearizable",
+            Workload::Mix => "mix_90r_10w",
+        }
+    }
+
+    fn next_op(self, rng: &mut XorShift) -> Op {
+        let read = |rng: &mut XorShift, c| Op::Read(read_key(rng.below(PRELOAD_KEYS)), c);
+        match self {
+            Workload::Write => Op::Write(unique_key()),
+            Workload::ReadEventual => read(rng, ReadConsistency::Eventual),
+            Workload::ReadLinearizable => read(rng, ReadConsistency::Linearizable),
+            Workload::Mix if rng.below(10) == 0 => Op::Write(unique_key()),
+            Workload::Mix => read(rng, ReadConsistency::Eventual),
+        }
+    }
+}
+
+/// One request.
+pub enum Op {
+    /// `PUT /kv/{key}` with a 256-byte value.
+    Write(String),
+    /// `GET /kv/{key}?consistency=...`.
+    Read(String, ReadConsistency),
+}
+
+/// The `i`-th preloaded key (8 bytes).
+pub fn read_key(i: usize) -> String {
+    format!("r{i:07}")
+}
+
+/// A key never written before in this process (8 bytes).
+pub fn unique_key() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "w{:07x}",
+        NEXT.fetch_add(1, Ordering::Relaxed) & 0x0fff_ffff
+    )
+}
+
+/// The 256-byte value.
+pub fn value() -> String {
+    "v".repeat(VALUE_BYTES)
+}
+
+fn consistency_query(c: ReadConsistency) -> &'static str {
+    match c {
+        ReadConsistency::Linearizable => "linearizable",
+        ReadConsistency::Lease => "lease",
+        ReadConsistency::Eventual => "eventual",
+    }
+}
+
+/// Where a path's requests go.
+#[derive(Clone, Debug)]
+pub enum Route {
+    /// Through the smart client.
+    Smart(SmartClient),
+    /// Plain HTTP to one base URL (HAProxy's frontend or a pinned node).
+    Http {
+        /// e.g. `http://127.0.0.1:8080`.
+        base: String,
+    },
+}
+
+/// The per-thread executor of one route.
+pub enum Sender {
+    Smart(SmartClient, String),
+    Http {
+        client: awc::Client,
+        base: String,
+        body: Bytes,
+    },
+}
+
+impl Sender {
+    /// Must be called inside an actix system; `pool` bounds the connections.
+    pub fn new(route: Route, pool: usize) -> Self {
+        match route {
+            Route::Smart(c) => Sender::Smart(c, value()),
+            Route::Http { base } => {
+                let connector = awc::Connector::new()
+                    .limit(pool)
+                    .conn_keep_alive(Duration::from_secs(30));
+                let client = awc::Client::builder()
+                    .connector(connector)
+                    .timeout(REQUEST_TIMEOUT)
+                    .disable_redirects()
+                    .finish();
+                let body = serde_json::to_vec(&serde_json::json!({ "value": value() }))
+                    .expect("serialize value")
+                    .into();
+                Sender::Http { client, base, body }
+            }
+        }
+    }
+
+    /// Runs one request; `Err` names what went wrong (a read must find its key).
+    pub async fn exec(&self, op: Op) -> Result<(), String> {
+        match self {
+            Sender::Smart(c, value) => match op {
+                Op::Write(key) => c.put(key, value).await.map_err(smart_error),
+                Op::Read(key, consistency) => match c.get(key, consistency).await {
+                    Ok(Some(_)) => Ok(()),
+                    Ok(None) => Err("smart: key missing".into()),
+                    Err(e) => Err(smart_error(e)),
+                },
+            },
+            Sender::Http { client, base, body } => {
+                let sent = match op {
+                    Op::Write(key) => {
+                        client
+                            .put(format!("{base}/kv/{key}"))
+                            .insert_header(("content-type", "application/json"))
+                            .send_body(body.clone())
+                            .await
+                    }
+                    Op::Read(key, c) => {
+                        client
+                            .get(format!(
+                                "{base}/kv/{key}?consistency={}",
+                                consistency_query(c)
+                            ))
+                            .send()
+                            .await
+                    }
+                };
+                match sent {
+                    Ok(mut r) => {
+                        // Read the body so the connection goes back to the pool.
+                        let body = r.body().await;
+                        match (r.status().as_u16(), body) {
+                            (200, Ok(_)) => Ok(()),
+                            (_, Err(e)) => Err(format!("body: {e}")),
+                            (status, Ok(b)) => Err(format!(
+                                "http {status} {}",
+                                error_code(&b).unwrap_or_default()
+                            )),
+                        }
+                    }
+                    Err(e) => Err(match e {
+                        SendRequestError::Connect(_) => "connect error".into(),
+                        SendRequestError::Timeout => "timeout (5 s)".into(),
+                        other => format!("send: {other}"),
+                    }),
+                }
+            }
+        }
+    }
+}
+
+/// `Error::Unavailable { last_error }` carries a per-request detail: keep
+/// only the variant so that errors group.
+fn smart_error(e: smart_client::Error) -> String {
+    let s = format!("smart: {e:?}");
+    s.split([' ', '(', '{'])
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The `error` code of a JSON error body.
+fn error_code(body: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
+    v.get("error")?.as_str().map(str::to_owned)
+}
+
+/// What one cell is.
+#[derive(Clone, Copy, Debug)]
+pub struct CellSpec {
+    /// Request mix.
+    pub workload: Workload,
+    /// Concurrent tasks.
+    pub concurrency: usize,
+    /// Unmeasured lead time (connections, caches, RTT averages).
+    pub warmup: Duration,
+    /// Measured time.
+    pub measure: Duration,
+}
+
+/// What one cell measured.
+pub struct CellResult {
+    /// Successful requests issued inside the measured window.
+    pub ok: u64,
+    /// Failed requests issued inside the measured window.
+    pub errors: u64,
+    /// Failed requests by kind.
+    pub error_kinds: BTreeMap<String, u64>,
+    /// Latency of successful requests, µs.
+    pub hist: Histogram<u64>,
+    /// Length of the measured window.
+    pub measured: Duration,
+    /// CPU seconds spent during the measured window.
+    pub cpu: CpuSample,
+}
+
+fn new_hist() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds")
+}
+
+/// Runs one cell on a fresh actix system in its own thread; returns when
+/// every task has stopped (each request is bounded by a 5 s deadline).
+pub fn run_cell(route: Route, spec: CellSpec, probe: CpuProbe) -> CellResult {
+    super::env::run_local(move || cell(route, spec, probe))
+}
+
+async fn cell(route: Route, spec: CellSpec, probe: CpuProbe) -> CellResult {
+    let sender = Rc::new(Sender::new(route, spec.concurrency.max(8)));
+    let start = Instant::now();
+    let measure_from = start + spec.warmup;
+    let end = measure_from + spec.measure;
+    let cpu = actix_rt::spawn(async move {
+        tokio::time::sleep_until(measure_from.into()).await;
+        let before = probe.sample();
+        tokio::time::sleep_until(end.into()).await;
+        probe.sample().since(&before)
+    });
+    let tasks: Vec<_> = (0..spec.concurrency)
+        .map(|t| {
+            let sender = sender.clone();
+            actix_rt::spawn(async move {
+                let mut rng = XorShift::new(t as u64);
+                let mut hist = new_hist();
+                let (mut ok, mut errors) = (0u64, 0u64);
+                let mut kinds: BTreeMap<String, u64> = BTreeMap::new();
+                loop {
+                    let began = Instant::now();
+                    if began >= end {
+                        break;
+                    }
+                    let op = spec.workload.next_op(&mut rng);
+                    let result = sender.exec(op).await;
+                    // Requests issued in the window count, even if they end
+                    // after it: a stall shows up in the latency.
+                    if began < measure_from {
+                        continue;
+                    }
+                    match result {
+                        Ok(()) => {
+                            ok += 1;
+                            let us = u64::try_from(began.elapsed().as_micros()).unwrap_or(u64::MAX);
+                            let _ = hist.record(us.max(1));
+                        }
+                        Err(kind) => {
+                            errors += 1;
+                            *kinds.entry(kind).or_default() += 1;
+                        }
+                    }
+                }
+                (ok, errors, kinds, hist)
+            })
+        })
+        .collect();
+    let mut hist = new_hist();
+    let (mut ok, mut errors) = (0, 0);
+    let mut error_kinds: BTreeMap<String, u64> = BTreeMap::new();
+    for t in tasks {
+        if let Ok((o, e, kinds, h)) = t.await {
+            ok += o;
+            errors += e;
+            for (k, n) in kinds {
+                *error_kinds.entry(k).or_default() += n;
+            }
+            let _ = hist.add(&h);
+        }
+    }
+    CellResult {
+        ok,
+        errors,
+        error_kinds,
+        hist,
+        measured: spec.measure,
+        cpu: cpu.await.unwrap_or_default(),
+    }
+}
+
+/// Writes the preloaded keys straight to `base` (the leader), 32 at a time;
+/// returns the number of failed writes.
+pub async fn preload(base: String, n: usize) -> usize {
+    let sender = Rc::new(Sender::new(Route::Http { base }, 32));
+    let next = Rc::new(std::cell::Cell::new(0usize));
+    let tasks: Vec<_> = (0..32)
+        .map(|_| {
+            let (sender, next) = (sender.clone(), next.clone());
+            actix_rt::spawn(async move {
+                let mut failed = 0;
+                loop {
+                    let i = next.get();
+                    if i >= n {
+                        return failed;
+                    }
+                    next.set(i + 1);
+                    if sender.exec(Op::Write(read_key(i))).await.is_err() {
+                        failed += 1;
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut failed = 0;
+    for t in tasks {
+        failed += t.await.unwrap_or(n);
+    }
+    failed
+}
+
+/// Small, fast, seedable PRNG for key choice (no shared state between tasks).
+pub struct XorShift(u64);
+
+impl XorShift {
+    /// Generator for task `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
+    /// Uniform-enough integer in `0..n`.
+    pub fn below(&mut self, n: usize) -> usize {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        (x % n as u64) as usize
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_and_values_have_the_stated_sizes() {
+        assert_eq!(read_key(0).len(), 8);
+        assert_eq!(read_key(PRELOAD_KEYS - 1).len(), 8);
+        assert_eq!(unique_key().len(), 8);
+        assert_ne!(unique_key(), unique_key());
+        assert_eq!(value().len(), VALUE_BYTES);
+        let mut rng = XorShift::new(3);
+        assert!((0..1000).all(|_| rng.below(7) < 7));
+    }
+}
