@@ -207,8 +207,17 @@ impl Worker {
             }
             let delay = {
                 let mut rng = self.rng.borrow_mut();
-                cfg.retry_policy
-                    .next_delay(retries, &shared.budget, &mut *rng)
+                if waits_for_leader(needs_leader, last.as_ref()) {
+                    // Nothing reached a leader: the call waits for one (below,
+                    // woken by a leader change) instead of spending the retry
+                    // budget, which a leader crash under load would drain in
+                    // a fraction of the election and fail the calls that
+                    // arrived during it. The deadline still bounds the wait.
+                    Some(cfg.retry_policy.backoff.delay(retries, &mut *rng))
+                } else {
+                    cfg.retry_policy
+                        .next_delay(retries, &shared.budget, &mut *rng)
+                }
             };
             let Some(delay) = delay else { break };
             retries += 1;
@@ -407,6 +416,15 @@ fn is_missing_value(body: &[u8]) -> bool {
     })
 }
 
+/// Whether a failed attempt of a leader-bound call only shows that there is
+/// no reachable leader right now: the cached leader refused the connection
+/// (crashed: nothing was delivered) or the cluster answered that it has none.
+/// Retrying such a call adds no load to a live leader, so it does not draw
+/// on the retry budget (the deadline and the backoff still bound it).
+fn waits_for_leader(needs_leader: bool, last: Option<&AttemptError>) -> bool {
+    needs_leader && last.is_some_and(|e| matches!(e, AttemptError::Connect(_)) || e.is_leaderless())
+}
+
 /// The error a call surfaces once it ran out of time or retries.
 fn final_error(needs_leader: bool, last: Option<AttemptError>, leader: Option<NodeId>) -> Error {
     match last {
@@ -432,6 +450,22 @@ mod tests {
             quantize_rtt(Duration::from_millis(12)),
             Duration::from_millis(10)
         );
+    }
+
+    #[test]
+    fn leaderless_retries_wait_outside_the_budget() {
+        let refused = AttemptError::Connect("refused".into());
+        assert!(waits_for_leader(true, Some(&refused)));
+        assert!(waits_for_leader(true, Some(&AttemptError::NoLeader)));
+        assert!(waits_for_leader(
+            true,
+            Some(&AttemptError::LeaderUnreachable)
+        ));
+        // Eventual reads go elsewhere; delivered-but-failed attempts cost the leader.
+        assert!(!waits_for_leader(false, Some(&refused)));
+        assert!(!waits_for_leader(true, Some(&AttemptError::TimedOut)));
+        assert!(!waits_for_leader(true, Some(&AttemptError::ServerTimeout)));
+        assert!(!waits_for_leader(true, None));
     }
 
     #[test]

@@ -64,6 +64,9 @@ pub struct BenchArgs {
     /// Write rate of the failover cell (writes per second, each with a 5 s deadline).
     #[arg(long, default_value_t = 200)]
     pub failover_rate: u32,
+    /// Print each failover cell's writes per 250 ms (ok, failed, slowest) to stderr.
+    #[arg(long)]
+    pub failover_timeline: bool,
     /// Where the markdown report is written.
     #[arg(long, default_value = "target/bench-report.md")]
     pub out: PathBuf,
@@ -197,7 +200,13 @@ fn run(args: &BenchArgs) -> Result<(), String> {
             .push("failover cells: the bench only kills nodes of a cluster it started".into());
     } else {
         for &path in &paths {
-            match failover_cell(&mut env, path, args.failover_rate, timing) {
+            match failover_cell(
+                &mut env,
+                path,
+                args.failover_rate,
+                timing,
+                args.failover_timeline,
+            ) {
                 Ok(row) => {
                     eprintln!("bench: {}", row.one_line());
                     report.failover.push(row);
@@ -222,6 +231,7 @@ fn failover_cell(
     path: PathKind,
     rate: u32,
     timing: Timing,
+    timeline: bool,
 ) -> Result<FailoverRow, String> {
     let leader = env.leader()?;
     let route: Route = env.route(path)?;
@@ -229,7 +239,7 @@ fn failover_cell(
     let killed_at = run.sleep_until_kill(timing.kill_after);
     env.kill(leader);
     let records = run.join()?;
-    if std::env::var_os("BENCH_DEBUG").is_some() {
+    if timeline {
         let t0 = records.first().map(|r| r.issued).unwrap_or(killed_at);
         let mut buckets: std::collections::BTreeMap<u128, (u32, u32, u128)> = Default::default();
         for r in &records {
