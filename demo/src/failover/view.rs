@@ -294,7 +294,7 @@ mod tests {
         let s = Snapshot {
             elapsed: Duration::from_secs(19),
             duration: Duration::from_secs(20),
-            cluster: "local cluster (3 kv-node processes)",
+            cluster: "local 3-node cluster",
             script: "script",
             leader: Some(2),
             term: 123,
