@@ -272,6 +272,7 @@ impl Cluster {
             }
         }
         let _ = writeln!(toml, "]");
+        let _ = writeln!(toml, "\n[raft]\ngeneral_raft_timeout_duration_in_ms = 3000");
         let (lo, hi) = self.opts.election_timeout_ms;
         let _ = writeln!(
             toml,
