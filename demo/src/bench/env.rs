@@ -73,10 +73,12 @@ impl Env {
     /// Starts a 3-node cluster, or attaches to `urls`.
     pub fn start(urls: &[String]) -> Result<Self, String> {
         if urls.is_empty() {
+            // Build kv-node when it is missing or older than its sources, so
+            // the bench never measures a stale node binary.
             let binary = match node_binary() {
-                Some(b) => b,
-                None => {
-                    eprintln!("bench: building kv-node ...");
+                Some(b) if !older_than_node_sources(&b) => b,
+                _ => {
+                    eprintln!("bench: building kv-node (cargo build --release -p kv-node) ...");
                     build_node_binary()?
                 }
             };
@@ -210,6 +212,18 @@ impl Env {
                 })
             }
         }
+    }
+
+    /// CPU seconds per second the nodes burn with no client traffic (over `window`).
+    pub fn idle_node_cpu(&self, window: Duration) -> Option<f64> {
+        let probe = self.cpu_probe();
+        let before = probe.sample();
+        std::thread::sleep(window);
+        probe
+            .sample()
+            .since(&before)
+            .nodes
+            .map(|c| c / window.as_secs_f64())
     }
 
     /// CPU accounting of the node and proxy processes (and this one).
@@ -363,25 +377,27 @@ impl Env {
             c.kill(id);
         }
     }
+}
 
-    /// Restarts node `id`, waits until all nodes agree on a leader and, if
-    /// HAProxy runs, until its writes land on that leader again.
-    pub fn restart_and_settle(&mut self, id: u32) -> Result<(), String> {
-        if let Some(c) = self.cluster.as_mut() {
-            c.restart(id);
+/// Whether `binary` is older than a file under `node/src` or `node/Cargo.toml`.
+fn older_than_node_sources(binary: &Path) -> bool {
+    fn newest(p: &Path) -> Option<std::time::SystemTime> {
+        let meta = std::fs::metadata(p).ok()?;
+        if !meta.is_dir() {
+            return meta.modified().ok();
         }
-        if let Some(c) = &self.cluster {
-            let rejoined = kv_node::harness::wait_until(Duration::from_secs(30), || {
-                c.agreed_leader(&c.live_ids())
-            });
-            if rejoined.is_none() {
-                eprintln!(
-                    "bench: node {id} restarted but the nodes do not agree on a leader after 30 s"
-                );
-            }
-        }
-        self.settle_haproxy()
+        std::fs::read_dir(p)
+            .ok()?
+            .filter_map(|e| newest(&e.ok()?.path()))
+            .max()
     }
+    let node = Path::new(env!("CARGO_MANIFEST_DIR")).join("../node");
+    let built = std::fs::metadata(binary).and_then(|m| m.modified()).ok();
+    let sources = [node.join("src"), node.join("Cargo.toml")]
+        .iter()
+        .filter_map(|p| newest(p))
+        .max();
+    matches!((built, sources), (Some(b), Some(s)) if s > b)
 }
 
 fn haproxy_binary() -> Option<PathBuf> {
