@@ -4,12 +4,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{call, try_call};
-use kv_node::harness::{free_ports, wait_until, Cluster};
+use kv_node::harness::{free_ports, haproxy_binary, haproxy_config, wait_until, Cluster};
 
 struct HaproxyProc(Child);
 
@@ -20,41 +19,13 @@ impl Drop for HaproxyProc {
     }
 }
 
-fn haproxy_binary() -> Option<PathBuf> {
-    [
-        "/usr/sbin/haproxy",
-        "/usr/bin/haproxy",
-        "/usr/local/sbin/haproxy",
-    ]
-    .iter()
-    .map(PathBuf::from)
-    .find(|p| p.is_file())
-}
-
-/// The project's haproxy.cfg with node N's ports replaced by the cluster's.
-fn rewrite_config(cluster: &Cluster, frontend_port: u16) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/haproxy.cfg");
-    let mut cfg = std::fs::read_to_string(&path).expect("read config/haproxy.cfg");
-    cfg = cfg.replace(
-        "bind 127.0.0.1:8080",
-        &format!("bind 127.0.0.1:{frontend_port}"),
-    );
-    for id in cluster.ids() {
-        let n = cluster.node(id);
-        cfg = cfg.replace(
-            &format!("127.0.0.1:808{id} "),
-            &format!("127.0.0.1:{} ", n.api_port),
-        );
-        cfg = cfg.replace(
-            &format!("port 1000{id}"),
-            &format!("port {}", n.health_port),
-        );
-    }
-    assert!(
-        !cfg.contains(":808") && !cfg.contains("port 1000"),
-        "unreplaced ports:\n{cfg}"
-    );
-    cfg
+/// (id, api port, health port) of every node, for the config rewrite.
+fn ports(cluster: &Cluster) -> Vec<(u32, u16, u16)> {
+    cluster
+        .ids()
+        .into_iter()
+        .map(|id| (id, cluster.node(id).api_port, cluster.node(id).health_port))
+        .collect()
 }
 
 #[test]
@@ -71,7 +42,8 @@ fn writes_and_reads_through_haproxy_and_failover() {
     let leader = cluster.wait_for_leader(Duration::from_secs(30));
     let port = free_ports(1)[0];
     let cfg_path = cluster.dir().join("haproxy.cfg");
-    std::fs::write(&cfg_path, rewrite_config(&cluster, port)).expect("write haproxy.cfg");
+    let cfg = haproxy_config(port, &ports(&cluster)).expect("rewrite config/haproxy.cfg");
+    std::fs::write(&cfg_path, cfg).expect("write haproxy.cfg");
     let _haproxy = HaproxyProc(
         Command::new(bin)
             .arg("-db")

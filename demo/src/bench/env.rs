@@ -6,11 +6,11 @@
 //! its spawning thread (`PR_SET_PDEATHSIG`).
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kv_node::harness::{build_node_binary, free_ports, node_binary, Cluster, ClusterOptions};
+use kv_node::harness::{self, build_node_binary, free_ports, node_binary, Cluster, ClusterOptions};
 use smart_client::SmartClient;
 
 use super::load::{self, Route};
@@ -242,7 +242,7 @@ impl Env {
     /// Starts HAProxy with `config/haproxy.cfg`, ports rewritten for this
     /// cluster, and waits until its writes land on the leader.
     pub fn start_haproxy(&mut self) -> Result<(), String> {
-        let bin = haproxy_binary().ok_or(
+        let bin = harness::haproxy_binary().ok_or(
             "haproxy not found in /usr/sbin, /usr/bin, /usr/local/sbin \
              (install it with `apt-get install -y haproxy`)",
         )?;
@@ -268,36 +268,22 @@ impl Env {
         self.settle_haproxy()
     }
 
-    /// The project's haproxy.cfg with node N's ports replaced by the cluster's
-    /// (as `node/tests/haproxy.rs` does).
+    /// The project's haproxy.cfg with node N's ports replaced by the cluster's.
     fn haproxy_config(&self, frontend_port: u16) -> Result<String, String> {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/haproxy.cfg");
-        let mut cfg =
-            std::fs::read_to_string(&path).map_err(|e| format!("read {}: {e}", path.display()))?;
-        cfg = cfg.replace(
-            "bind 127.0.0.1:8080",
-            &format!("bind 127.0.0.1:{frontend_port}"),
-        );
+        let mut nodes = Vec::new();
         for (id, url) in &self.api {
-            let api_port = url.rsplit(':').next().unwrap_or_default();
-            let health = self
+            let api_port = url
+                .rsplit(':')
+                .next()
+                .and_then(|p| p.trim_end_matches('/').parse().ok())
+                .ok_or_else(|| format!("no port in {url}"))?;
+            let health = *self
                 .health_ports
                 .get(id)
                 .ok_or_else(|| format!("no health port known for node {id}"))?;
-            cfg = cfg.replace(
-                &format!("127.0.0.1:808{id} "),
-                &format!("127.0.0.1:{api_port} "),
-            );
-            cfg = cfg.replace(&format!("port 1000{id}"), &format!("port {health}"));
+            nodes.push((*id, api_port, health));
         }
-        if cfg.contains(":808") || cfg.contains("port 1000") {
-            return Err(
-                "config/haproxy.cfg: some server ports could not be rewritten \
-                        (the bench expects nodes 1-3)"
-                    .into(),
-            );
-        }
-        Ok(cfg)
+        harness::haproxy_config(frontend_port, &nodes)
     }
 
     /// Waits until six writes in a row through HAProxy are answered by the
@@ -398,17 +384,6 @@ fn older_than_node_sources(binary: &Path) -> bool {
         .filter_map(|p| newest(p))
         .max();
     matches!((built, sources), (Some(b), Some(s)) if s > b)
-}
-
-fn haproxy_binary() -> Option<PathBuf> {
-    [
-        "/usr/sbin/haproxy",
-        "/usr/bin/haproxy",
-        "/usr/local/sbin/haproxy",
-    ]
-    .iter()
-    .map(PathBuf::from)
-    .find(|p| p.is_file())
 }
 
 /// Runs a `!Send` future to completion on a fresh actix system in a helper
