@@ -29,9 +29,12 @@ pub struct RefreshRecords;
 #[rtype(result = "()")]
 struct RecordsLoaded(BTreeMap<u32, MemberRecord>);
 
-/// Membership as the leader reports it in its `/topology`.
+/// The result of fetching the leader's membership (`None`: the fetch failed).
 #[derive(Message)]
 #[rtype(result = "()")]
+struct LeaderMembershipFetched(Option<LeaderMembership>);
+
+/// Membership as the leader reports it in its `/topology`.
 struct LeaderMembership {
     leader: u32,
     voters: BTreeSet<u32>,
@@ -57,6 +60,8 @@ pub struct ClusterView {
     /// The current leader's membership (see [`ClusterView::reconcile_with_leader`]).
     leader_membership: Option<LeaderMembership>,
     reconciling: bool,
+    /// HTTP client (one connection pool) for fetching the leader's `/topology`.
+    http: awc::Client,
     tx: watch::Sender<Arc<Topology>>,
 }
 
@@ -85,6 +90,9 @@ impl ClusterView {
             refreshing: false,
             leader_membership: None,
             reconciling: false,
+            http: awc::Client::builder()
+                .timeout(Duration::from_millis(500))
+                .finish(),
             tx,
         };
         (view, rx)
@@ -139,10 +147,8 @@ impl ClusterView {
         }
         self.reconciling = true;
         let addr = ctx.address();
+        let client = self.http.clone();
         actix::spawn(async move {
-            let client = awc::Client::builder()
-                .timeout(Duration::from_millis(500))
-                .finish();
             let fetched = async {
                 let mut resp = client.get(format!("{url}/topology")).send().await.ok()?;
                 let body: serde_json::Value = resp.json().limit(1 << 20).await.ok()?;
@@ -166,14 +172,7 @@ impl ClusterView {
                 })
             }
             .await;
-            match fetched {
-                Some(m) => addr.do_send(m),
-                None => addr.do_send(LeaderMembership {
-                    leader: 0,
-                    voters: BTreeSet::new(),
-                    learners: BTreeSet::new(),
-                }),
-            }
+            addr.do_send(LeaderMembershipFetched(fetched));
         });
     }
 
@@ -291,13 +290,13 @@ impl Handler<RefreshRecords> for ClusterView {
     }
 }
 
-impl Handler<LeaderMembership> for ClusterView {
+impl Handler<LeaderMembershipFetched> for ClusterView {
     type Result = ();
 
-    fn handle(&mut self, msg: LeaderMembership, _ctx: &mut Self::Context) {
+    fn handle(&mut self, msg: LeaderMembershipFetched, _ctx: &mut Self::Context) {
         self.reconciling = false;
-        if msg.leader != 0 && !msg.voters.is_empty() {
-            self.leader_membership = Some(msg);
+        if let Some(m) = msg.0.filter(|m| !m.voters.is_empty()) {
+            self.leader_membership = Some(m);
             self.publish();
         }
     }

@@ -76,7 +76,10 @@ pub async fn to_leader(
         .body()
         .limit(state.limits.max_body + 4096)
         .await
-        .map_err(|e| ApiError::Timeout(state.settings.forward_timeout_ms).with_context(e))?;
+        .map_err(|e| {
+            tracing::warn!(leader, error = %e, "reading the leader's answer failed");
+            ApiError::Timeout(state.settings.forward_timeout_ms)
+        })?;
     metrics::counter!("kv_forwarded_total", "kind" => kind).increment(1);
     let mut builder = HttpResponse::build(resp.status());
     if let Some(ct) = resp.headers().get(header::CONTENT_TYPE) {
@@ -87,11 +90,4 @@ pub async fn to_leader(
         HeaderValue::from(leader),
     ));
     Ok(builder.body(payload))
-}
-
-impl ApiError {
-    fn with_context(self, e: impl std::fmt::Display) -> Self {
-        tracing::warn!(error = %e, "reading the leader's answer failed");
-        self
-    }
 }

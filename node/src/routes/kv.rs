@@ -4,6 +4,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use d_engine_core::config::ReadConsistencyPolicy;
+use percent_encoding::percent_decode;
 use serde_json::json;
 
 use crate::config::Consistency;
@@ -11,7 +12,7 @@ use crate::engine::{classify, EngineFailure};
 use crate::error::{ApiError, ApiResult};
 use crate::forward;
 use crate::state::{AppState, Forwarder};
-use crate::validate::{self, read_body};
+use crate::validate::{self, read_body, Limits};
 
 /// A validated write.
 enum Write {
@@ -35,35 +36,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-fn path_key(req: &HttpRequest) -> ApiResult<String> {
-    // The router percent-decodes; a decoded key that is not UTF-8 is rejected there,
-    // so re-decode the raw segment ourselves to report it precisely.
+/// The key from `/kv/{key}`, percent-decoded and checked (non-empty, UTF-8, within limits).
+fn path_key(req: &HttpRequest, limits: &Limits) -> ApiResult<String> {
+    // Decode the raw segment ourselves, so a key that is not UTF-8 after
+    // decoding gets a precise `invalid_utf8` instead of the router's answer.
     let raw = req.uri().path().strip_prefix("/kv/").unwrap_or_default();
-    let bytes: Vec<u8> = percent_decode(raw.as_bytes());
-    String::from_utf8(bytes).map_err(|_| {
+    let bytes: Vec<u8> = percent_decode(raw.as_bytes()).collect();
+    let key = String::from_utf8(bytes).map_err(|_| {
         ApiError::bad(
             "invalid_utf8",
             "key is not valid UTF-8 after percent-decoding",
         )
-    })
-}
-
-fn percent_decode(input: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len());
-    let mut i = 0;
-    while i < input.len() {
-        if input[i] == b'%' && i + 2 < input.len() {
-            let hex = |b: u8| (b as char).to_digit(16);
-            if let (Some(h), Some(l)) = (hex(input[i + 1]), hex(input[i + 2])) {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(input[i]);
-        i += 1;
-    }
-    out
+    })?;
+    validate::validate_key(&key, limits)?;
+    Ok(key)
 }
 
 async fn post_kv(
@@ -89,8 +75,7 @@ async fn put_kv(
     state: web::Data<AppState>,
     fwd: web::Data<Forwarder>,
 ) -> ApiResult<HttpResponse> {
-    let key = path_key(&req)?;
-    validate::validate_key(&key, &state.limits)?;
+    let key = path_key(&req, &state.limits)?;
     let body = read_body(
         &req,
         payload,
@@ -107,8 +92,7 @@ async fn delete_kv(
     state: web::Data<AppState>,
     fwd: web::Data<Forwarder>,
 ) -> ApiResult<HttpResponse> {
-    let key = path_key(&req)?;
-    validate::validate_key(&key, &state.limits)?;
+    let key = path_key(&req, &state.limits)?;
     write(&state, &fwd, &req, Bytes::new(), Write::Delete { key }).await
 }
 
@@ -142,8 +126,7 @@ async fn get_kv(
     state: web::Data<AppState>,
     fwd: web::Data<Forwarder>,
 ) -> ApiResult<HttpResponse> {
-    let key = path_key(&req)?;
-    validate::validate_key(&key, &state.limits)?;
+    let key = path_key(&req, &state.limits)?;
     let consistency =
         validate::parse_consistency(req.query_string(), state.settings.default_consistency)?;
     let policy = match consistency {
@@ -180,14 +163,29 @@ fn value_response(value: Option<Bytes>) -> HttpResponse {
 
 #[cfg(test)]
 mod tests {
-    use super::percent_decode;
+    use super::path_key;
+    use crate::validate::Limits;
+    use actix_web::test::TestRequest;
+
+    const LIMITS: Limits = Limits {
+        max_key: 8,
+        max_value: 16,
+        max_body: 1024,
+    };
+
+    fn key(path: &str) -> Result<String, &'static str> {
+        path_key(&TestRequest::with_uri(path).to_http_request(), &LIMITS).map_err(|e| e.code())
+    }
 
     #[test]
-    fn percent_decoding() {
-        assert_eq!(percent_decode(b"a%20b"), b"a b");
-        assert_eq!(percent_decode(b"%ff"), vec![0xff]);
-        assert_eq!(percent_decode(b"100%"), b"100%");
-        assert_eq!(percent_decode(b"%zz"), b"%zz");
-        assert_eq!(percent_decode(b"a%2"), b"a%2");
+    fn path_keys_are_decoded_and_checked() {
+        assert_eq!(key("/kv/a%20b"), Ok("a b".into()));
+        assert_eq!(key("/kv/100%"), Ok("100%".into()));
+        assert_eq!(key("/kv/%zz"), Ok("%zz".into()));
+        assert_eq!(key("/kv/a%2"), Ok("a%2".into()));
+        assert_eq!(key("/kv/a%2Fb"), Ok("a/b".into()));
+        assert_eq!(key("/kv/%ff"), Err("invalid_utf8"));
+        assert_eq!(key("/kv/"), Err("empty_key"));
+        assert_eq!(key("/kv/123456789"), Err("key_too_large"));
     }
 }
