@@ -1,0 +1,4 @@
+mod raft_type_config;
+
+#[doc(hidden)]
+pub use raft_type_config::*;

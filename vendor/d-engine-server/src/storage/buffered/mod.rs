@@ -1,0 +1,2 @@
+// Re-export BufferedRaftLog from core (now lives in d-engine-core)
+pub use d_engine_core::BufferedRaftLog;
