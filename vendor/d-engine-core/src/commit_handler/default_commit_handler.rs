@@ -2,6 +2,8 @@ use async_trait::async_trait;
 use d_engine_proto::common::Entry;
 use d_engine_proto::common::entry_payload::Payload;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering;
 use tokio::sync::mpsc;
 use tokio::sync::watch;
 use tracing::debug;
@@ -55,6 +57,11 @@ where
 
     // Batch size for draining commit notifications
     max_batch_size: usize,
+
+    // Highest log index already handed to the SM Worker. The SM Worker applies
+    // asynchronously, so `last_applied` lags behind what is queued; without this,
+    // every commit notification would re-send the queued-but-unapplied range.
+    dispatched_index: AtomicU64,
 }
 
 #[async_trait]
@@ -134,6 +141,7 @@ where
             sm_apply_tx: deps.sm_apply_tx,
             shutdown_signal: deps.shutdown_signal,
             max_batch_size: deps.max_batch_size,
+            dispatched_index: AtomicU64::new(0),
         }
     }
 
@@ -153,6 +161,12 @@ where
         let Some(range) = pending_range else {
             return Ok(());
         };
+        // Skip what is already queued for the SM Worker but not yet applied.
+        let start = (*range.start()).max(self.dispatched_index.load(Ordering::Acquire) + 1);
+        if start > *range.end() {
+            return Ok(());
+        }
+        let range = start..=*range.end();
         let entries = self.raft_log.get_entries_range(range)?;
 
         debug!(
@@ -284,6 +298,7 @@ where
     ) -> Result<()> {
         if !batch.is_empty() {
             let entries = std::mem::take(batch);
+            let last_index = entries.last().map(|e| e.index).unwrap_or_default();
             trace!(
                 "[Node-{}] Sending batch to SM Worker: {} entries",
                 self.my_id,
@@ -295,6 +310,7 @@ where
                 error!("[Node-{}] SM Worker channel closed: {:?}", self.my_id, e);
                 crate::Error::Fatal(format!("SM Worker channel closed: {e:?}"))
             })?;
+            self.dispatched_index.fetch_max(last_index, Ordering::AcqRel);
         }
         Ok(())
     }

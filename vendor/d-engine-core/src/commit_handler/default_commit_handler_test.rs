@@ -1244,3 +1244,78 @@ mod process_batch_test {
         }
     }
 }
+
+/// Entries queued for the SM Worker but not yet applied must not be queued again.
+///
+/// `last_applied` only advances when the SM Worker finishes a chunk, so while it
+/// is busy, every new commit notification sees a `pending_range` that starts at
+/// entries already handed over. Under sustained load this re-sent the same
+/// ranges many times over (each entry applied repeatedly, followers falling
+/// behind with ever-growing apply queues).
+#[cfg(test)]
+mod dispatch_once_test {
+    use std::sync::atomic::AtomicU64;
+    use std::sync::atomic::Ordering;
+
+    use parking_lot::Mutex;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn queued_entries_are_dispatched_once() {
+        let all = build_entries(
+            (1..=5).map(|i| CommandType::Command(Bytes::from(vec![i as u8]))).collect(),
+            TEST_TERM,
+        );
+
+        // The SM Worker has applied nothing yet: last_applied stays 0 while the
+        // commit index moves from 3 to 5.
+        let commit = Arc::new(AtomicU64::new(3));
+        let mut mock_smh = MockStateMachineHandler::<MockTypeConfig>::new();
+        let c = commit.clone();
+        mock_smh
+            .expect_pending_range()
+            .returning(move || Some(1..=c.load(Ordering::SeqCst)));
+        mock_smh.expect_last_applied().returning(|| 0);
+
+        let requested = Arc::new(Mutex::new(Vec::new()));
+        let mut mock_log = MockRaftLog::new();
+        let (log, req) = (all.clone(), requested.clone());
+        mock_log.expect_get_entries_range().returning(move |range| {
+            req.lock().push(range.clone());
+            Ok(log.iter().filter(|e| range.contains(&e.index)).cloned().collect())
+        });
+
+        let (sm_apply_tx, mut sm_apply_rx) = mpsc::unbounded_channel();
+        let (_commit_tx, commit_rx) = mpsc::unbounded_channel();
+        let (event_tx, _event_rx) = mpsc::channel(10);
+        let (_shutdown_tx, shutdown_rx) = watch::channel(());
+        let handler = DefaultCommitHandler::<MockTypeConfig>::new(
+            1,
+            Leader as i32,
+            TEST_TERM,
+            CommitHandlerDependencies {
+                state_machine_handler: Arc::new(mock_smh),
+                raft_log: Arc::new(mock_log),
+                membership: Arc::new(MockMembership::new()),
+                event_tx,
+                sm_apply_tx,
+                shutdown_signal: shutdown_rx,
+                max_batch_size: 10,
+            },
+            commit_rx,
+        );
+
+        handler.process_batch().await.unwrap();
+        handler.process_batch().await.unwrap(); // nothing new committed
+        commit.store(5, Ordering::SeqCst);
+        handler.process_batch().await.unwrap();
+
+        let mut dispatched = Vec::new();
+        while let Ok(chunk) = sm_apply_rx.try_recv() {
+            dispatched.extend(chunk.into_iter().map(|e| e.index));
+        }
+        assert_eq!(dispatched, vec![1, 2, 3, 4, 5]);
+        assert_eq!(*requested.lock(), vec![1..=3, 4..=5]);
+    }
+}
