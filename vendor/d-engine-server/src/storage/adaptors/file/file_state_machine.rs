@@ -54,8 +54,11 @@
 //!
 //! ### WAL Lifecycle
 //!
-//! WAL is the **primary** crash-safety path. Checkpoints are taken periodically
-//! (every 1000 entries or 10s) to bound replay time on recovery — not on every apply.
+//! WAL is the **primary** crash-safety path. A checkpoint rewrites the whole state
+//! (O(state size)), so it is taken only once the WAL has grown as large as the
+//! state it would replace (and at least `MIN_CHECKPOINT_WAL_BYTES`): the cost per
+//! write stays O(1) amortized whatever the data size, and replay on recovery
+//! reads at most about as much WAL as state.
 //!
 //! ```text
 //! apply_chunk() → append_to_wal() → update memory → [if should_checkpoint()] → checkpoint()
@@ -85,7 +88,6 @@ use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering;
@@ -118,6 +120,10 @@ use tracing::warn;
 use crate::storage::DefaultLease;
 
 type FileStateMachineDataType = RwLock<HashMap<Bytes, (Bytes, u64)>>;
+
+/// WAL size below which no checkpoint is taken, so a small state is not
+/// rewritten every few writes.
+const MIN_CHECKPOINT_WAL_BYTES: u64 = 4 * 1024 * 1024;
 
 /// WAL operation codes for fixed-size encoding
 #[repr(u8)]
@@ -262,9 +268,10 @@ pub struct FileStateMachine {
     running: AtomicBool,
 
     // Checkpoint state: WAL is the primary persistence path; checkpoint snapshots
-    // data periodically to bound crash-recovery replay time.
-    wal_entries_since_checkpoint: AtomicU64,
-    last_checkpoint: Mutex<Instant>,
+    // data once the WAL outgrows it, to bound crash-recovery replay time.
+    wal_bytes_since_checkpoint: AtomicU64,
+    /// Size of `state.data` as last written or loaded.
+    state_bytes: AtomicU64,
 
     // File handles for persistence
     data_dir: PathBuf,
@@ -295,8 +302,8 @@ impl FileStateMachine {
             last_applied_term: AtomicU64::new(0),
             last_snapshot_metadata: RwLock::new(None),
             running: AtomicBool::new(true),
-            wal_entries_since_checkpoint: AtomicU64::new(0),
-            last_checkpoint: Mutex::new(Instant::now()),
+            wal_bytes_since_checkpoint: AtomicU64::new(0),
+            state_bytes: AtomicU64::new(0),
             data_dir: data_dir.clone(),
         };
 
@@ -409,6 +416,7 @@ impl FileStateMachine {
         let mut file = File::open(data_path).await?;
         let mut buffer = Vec::new();
         file.read_to_end(&mut buffer).await?;
+        self.state_bytes.store(buffer.len() as u64, Ordering::Relaxed);
 
         let mut pos = 0;
         let mut data = self.data.write();
@@ -781,6 +789,7 @@ impl FileStateMachine {
 
         file.write_all(&buf).await?;
         file.flush().await?;
+        self.state_bytes.store(buf.len() as u64, Ordering::Relaxed);
 
         Ok(())
     }
@@ -853,22 +862,17 @@ impl FileStateMachine {
         Ok(())
     }
 
-    /// Returns true if a checkpoint should be taken now.
+    /// Returns true if a checkpoint should be taken now: the WAL written since
+    /// the last checkpoint is at least as large as the state it would replace,
+    /// and at least `MIN_CHECKPOINT_WAL_BYTES`.
     ///
-    /// Triggers on any of:
-    /// - WAL has accumulated ≥ 1000 entries since last checkpoint
-    /// - Last checkpoint was > 10s ago
+    /// A checkpoint costs O(state size); taking one only after that many WAL
+    /// bytes keeps the cost per write O(1) amortized. A fixed entry count or
+    /// timer makes it O(state size) per 1000 writes or per 10 s instead.
     fn should_checkpoint(&self) -> bool {
-        const WAL_ENTRY_THRESHOLD: u64 = 1000;
-        const TIME_THRESHOLD_SECS: u64 = 10;
-
-        if self.wal_entries_since_checkpoint.load(Ordering::Relaxed) >= WAL_ENTRY_THRESHOLD {
-            return true;
-        }
-        if let Ok(last) = self.last_checkpoint.lock() {
-            return last.elapsed().as_secs() >= TIME_THRESHOLD_SECS;
-        }
-        false
+        let wal = self.wal_bytes_since_checkpoint.load(Ordering::Relaxed);
+        let state = self.state_bytes.load(Ordering::Relaxed);
+        wal >= state.max(MIN_CHECKPOINT_WAL_BYTES)
     }
 
     /// Checkpoint: snapshot full data + metadata to disk, then clear WAL.
@@ -879,10 +883,7 @@ impl FileStateMachine {
         self.persist_metadata_async().await?;
         self.clear_wal_async().await?;
 
-        self.wal_entries_since_checkpoint.store(0, Ordering::Relaxed);
-        if let Ok(mut last) = self.last_checkpoint.lock() {
-            *last = Instant::now();
-        }
+        self.wal_bytes_since_checkpoint.store(0, Ordering::Relaxed);
         debug!("Checkpoint complete");
         Ok(())
     }
@@ -1176,6 +1177,7 @@ impl StateMachine for FileStateMachine {
         // Successful CAS → WalOpCode::Insert; failed CAS → WalOpCode::CasFailed.
         // Note: wal_buf is never empty here in practice — every entry encodes at least
         // 41 bytes — but the guard is kept as a cheap defensive check.
+        self.wal_bytes_since_checkpoint.fetch_add(wal_buf.len() as u64, Ordering::Relaxed);
         if !wal_buf.is_empty() {
             let wal_path = self.data_dir.join("wal.log");
             let mut file =
@@ -1253,8 +1255,6 @@ impl StateMachine for FileStateMachine {
             debug!("State machine - updated last_applied: {:?}", log_id);
             self.update_last_applied(log_id);
         }
-
-        self.wal_entries_since_checkpoint.fetch_add(chunk_len as u64, Ordering::Relaxed);
 
         if self.should_checkpoint() {
             self.checkpoint().await?;

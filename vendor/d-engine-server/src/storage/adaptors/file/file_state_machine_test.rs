@@ -422,3 +422,50 @@ async fn test_file_sm_scan_prefix_revision_reflects_applied_index() {
     assert_eq!(result.entries.len(), 3);
     assert_eq!(result.revision, 3, "revision must equal last_applied_index");
 }
+
+/// A checkpoint rewrites the whole state, so it must wait until the WAL has
+/// grown as large as the state (and past a 4 MiB floor), not fire every 1000
+/// entries: otherwise each write costs O(state size) / 1000.
+#[tokio::test]
+async fn test_checkpoint_waits_until_wal_outgrows_state() {
+    let temp_dir = tempfile::tempdir().unwrap();
+    let data_dir = temp_dir.path().to_path_buf();
+    let sm = FileStateMachine::new(data_dir.clone()).await.unwrap();
+    let state_len = || std::fs::metadata(data_dir.join("state.data")).map(|m| m.len()).unwrap_or(0);
+    let wal_len = || std::fs::metadata(data_dir.join("wal.log")).map(|m| m.len()).unwrap_or(0);
+    let insert = |index: u64, value: Bytes| ApplyEntry {
+        index,
+        term: 1,
+        command: Command::Insert {
+            key: Bytes::from(format!("key-{index}")),
+            value,
+            ttl_secs: None,
+        },
+    };
+
+    // 3000 small writes (~200 KB of WAL): the old rule checkpointed three times.
+    let mut index = 0;
+    for _ in 0..30 {
+        let chunk: Vec<_> = (0..100)
+            .map(|_| {
+                index += 1;
+                insert(index, Bytes::from_static(b"small"))
+            })
+            .collect();
+        sm.apply_chunk(&chunk).await.unwrap();
+    }
+    assert_eq!(state_len(), 0, "no checkpoint below the WAL floor");
+    assert!(wal_len() > 100_000);
+
+    // 80 writes of 64 KiB push the WAL past 4 MiB: exactly then a checkpoint
+    // writes the state and empties the WAL.
+    let big = Bytes::from(vec![7u8; 64 * 1024]);
+    for _ in 0..80 {
+        index += 1;
+        sm.apply_chunk(&[insert(index, big.clone())]).await.unwrap();
+    }
+    let state = state_len();
+    assert!(state > 60 * 64 * 1024, "checkpoint taken: {state}");
+    assert!(wal_len() < state, "WAL emptied by the checkpoint");
+    assert_eq!(sm.get(b"key-1").unwrap(), Some(Bytes::from_static(b"small")));
+}
