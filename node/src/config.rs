@@ -44,6 +44,19 @@ pub enum ConfigError {
     },
 }
 
+/// Our defaults for d-engine's `[raft.snapshot]` keys a config leaves out
+/// (config/n*.toml spells them out with the reasons). d-engine 0.2.4's own
+/// defaults snapshot every 1000 entries (each snapshot is O(data size), on every
+/// node) and send snapshots in 1 KiB chunks at 1 Mbit/s.
+pub const SNAPSHOT_DEFAULTS: &[(&str, i64)] = &[
+    // A snapshot rewrites the whole state: take one per 100k entries, not 1000.
+    ("max_log_entries_before_snapshot", 100_000),
+    // 1 MiB chunks (under gRPC's 4 MiB message limit) instead of 1 KiB.
+    ("chunk_size", 1_048_576),
+    // No rate limit (0): a lagging node should catch up as fast as the link allows.
+    ("max_bandwidth_mbps", 0),
+];
+
 /// Read consistency a client may ask for with `?consistency=`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
@@ -280,6 +293,11 @@ impl NodeConfig {
                 snapshot
                     .entry("snapshots_dir")
                     .or_insert_with(|| toml::Value::String(format!("{dir_str}/snapshots")));
+                for (key, value) in SNAPSHOT_DEFAULTS {
+                    snapshot
+                        .entry(*key)
+                        .or_insert_with(|| toml::Value::Integer(*value));
+                }
             }
         }
         let cluster = raw

@@ -15,18 +15,22 @@ use crate::error::{ApiError, NodeError};
 /// effective config file written into the data directory.
 /// The engine is returned in an `Arc`: d-engine 0.2.4 logs an error whenever
 /// *any clone* of `EmbeddedEngine` is dropped while running, so we never clone it.
-pub async fn start(cfg: &NodeConfig) -> Result<Arc<EmbeddedEngine>, NodeError> {
+/// The state machine is returned too, so the node can read its applied index.
+pub async fn start(
+    cfg: &NodeConfig,
+) -> Result<(Arc<EmbeddedEngine>, Arc<FileStateMachine>), NodeError> {
     let config_path = cfg.write_effective()?;
     let storage = FileStorageEngine::new(cfg.data_dir.join("storage"))
         .map_err(|e| NodeError::Engine(format!("log storage: {e}")))?;
     let state_machine = FileStateMachine::new(cfg.data_dir.join("state_machine"))
         .await
+        .map(Arc::new)
         .map_err(|e| NodeError::Engine(format!("state machine: {e}")))?;
     let path = config_path.to_string_lossy().to_string();
-    EmbeddedEngine::start_custom(Arc::new(storage), Arc::new(state_machine), Some(&path))
+    let engine = EmbeddedEngine::start_custom(Arc::new(storage), state_machine.clone(), Some(&path))
         .await
-        .map(Arc::new)
-        .map_err(|e| NodeError::Engine(e.to_string()))
+        .map_err(|e| NodeError::Engine(e.to_string()))?;
+    Ok((Arc::new(engine), state_machine))
 }
 
 /// What a failed local engine call means for the request.

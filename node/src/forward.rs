@@ -6,7 +6,7 @@ use bytes::Bytes;
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, Forwarder};
-use crate::telemetry::{H_FORWARDED_BY, H_FORWARDED_TO};
+use crate::telemetry::{H_APPLIED_INDEX, H_FORWARDED_BY, H_FORWARDED_TO, H_INDEX};
 
 /// Whether the request already came from another node (never forward twice).
 pub fn was_forwarded(req: &HttpRequest) -> bool {
@@ -82,8 +82,10 @@ pub async fn to_leader(
         })?;
     metrics::counter!("kv_forwarded_total", "kind" => kind).increment(1);
     let mut builder = HttpResponse::build(resp.status());
-    if let Some(ct) = resp.headers().get(header::CONTENT_TYPE) {
-        builder.insert_header((header::CONTENT_TYPE, ct.clone()));
+    for name in [header::CONTENT_TYPE.as_str(), H_INDEX, H_APPLIED_INDEX] {
+        if let Some(value) = resp.headers().get(name) {
+            builder.insert_header((name, value.clone()));
+        }
     }
     builder.insert_header((
         HeaderName::from_static(H_FORWARDED_TO),

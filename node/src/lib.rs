@@ -10,6 +10,7 @@
 //! - `routes` serve `/kv` (writes forwarded one hop to the leader by `forward`),
 //!   `/topology`, `/primary`, `/replica`, `/metrics`; request input is checked by
 //!   [`validate`] and every failure is one [`error::ApiError`];
+//! - [`progress`] tracks applied and commit indexes and replication lag;
 //! - [`server`] wires it together on caller-bound listeners with a shutdown future.
 //!
 //! With the `harness` feature, [`harness`] starts real multi-node clusters of
@@ -21,6 +22,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 mod forward;
+pub mod progress;
 pub mod registry;
 mod routes;
 pub mod server;

@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix::Actor;
@@ -12,6 +13,7 @@ use actix_web::{web, App, HttpServer};
 use crate::cluster_view::ClusterView;
 use crate::config::{NodeConfig, NodeSettings};
 use crate::error::NodeError;
+use crate::progress::{self, Progress};
 use crate::registry::{self, MemberRecord};
 use crate::routes;
 use crate::state::{AppState, Forwarder};
@@ -47,7 +49,8 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), NodeError> {
     let metrics = telemetry::install_recorder();
-    let engine = crate::engine::start(&cfg).await?;
+    let (engine, state_machine) = crate::engine::start(&cfg).await?;
+    let progress = Arc::new(Progress::new(cfg.node_id, state_machine));
     let initial = cfg
         .initial_cluster
         .iter()
@@ -69,6 +72,7 @@ pub async fn run(
         me,
         admin_token.clone(),
     ));
+    let poller = actix::spawn(progress::run_poller(progress.clone(), topology.clone()));
     let settings = cfg.settings.clone();
     let state = web::Data::new(AppState {
         node_id: cfg.node_id,
@@ -79,6 +83,7 @@ pub async fn run(
         settings: settings.clone(),
         admin_token,
         metrics,
+        progress,
     });
 
     let api_state = state.clone();
@@ -146,6 +151,7 @@ pub async fn run(
         res = &mut api_task => tracing::error!(?res, "API server exited on its own"),
     }
     registrar.abort();
+    poller.abort();
     // Stop accepting, let in-flight requests finish (up to shutdown_timeout), then stop Raft.
     health_handle.stop(true).await;
     api_handle.stop(true).await;

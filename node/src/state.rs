@@ -10,6 +10,7 @@ use tokio::sync::watch;
 
 use crate::cluster_view::ClusterView;
 use crate::config::NodeSettings;
+use crate::progress::Progress;
 use crate::topology::Topology;
 use crate::validate::Limits;
 
@@ -31,6 +32,8 @@ pub struct AppState {
     pub admin_token: Option<String>,
     /// Prometheus renderer for `/metrics`.
     pub metrics: PrometheusHandle,
+    /// Applied and commit indexes, this node's and the other members'.
+    pub progress: Arc<Progress>,
 }
 
 impl AppState {

@@ -25,6 +25,11 @@ pub const H_TERM: &str = "x-kv-term";
 pub const H_FORWARDED_TO: &str = "x-kv-forwarded-to";
 /// Header a follower adds when forwarding, so the leader never forwards again.
 pub const H_FORWARDED_BY: &str = "x-kv-forwarded-by";
+/// Header on a successful write: a log index at or after that write, already
+/// applied on the leader when it answered (see `routes::kv`).
+pub const H_INDEX: &str = "x-kv-index";
+/// Header on every read answer: the serving node's applied index before the read.
+pub const H_APPLIED_INDEX: &str = "x-kv-applied-index";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 

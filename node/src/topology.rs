@@ -35,6 +35,10 @@ pub struct Member {
     pub raft_addr: Option<String>,
     /// Labels such as `zone`.
     pub labels: BTreeMap<String, String>,
+    /// Highest log index this member has applied, as the answering node knows
+    /// it (filled in when the document is served; absent if unknown).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub applied_index: Option<u64>,
 }
 
 /// The whole `/topology` answer.
@@ -52,6 +56,10 @@ pub struct Topology {
     pub version: u64,
     /// Raft log index of the membership this view is based on.
     pub membership_index: u64,
+    /// The leader's commit index as the answering node knows it (filled in
+    /// when the document is served, so progress does not bump `version`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit_index: Option<u64>,
     /// Registry records by id (not serialised; used for forwarding).
     #[serde(skip)]
     pub records: BTreeMap<u32, MemberRecord>,
@@ -116,6 +124,7 @@ pub fn build(inputs: &ViewInputs<'_>, version: u64) -> Topology {
                 .map(|r| r.raft_addr.clone())
                 .or_else(|| inputs.initial_raft_addrs.get(id).cloned()),
             labels: rec.map(|r| r.labels.clone()).unwrap_or_default(),
+            applied_index: None,
         });
     }
     let records = inputs
@@ -131,6 +140,7 @@ pub fn build(inputs: &ViewInputs<'_>, version: u64) -> Topology {
         members,
         version,
         membership_index: inputs.membership_index,
+        commit_index: None,
         records,
     }
 }

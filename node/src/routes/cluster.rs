@@ -48,7 +48,12 @@ pub fn health(cfg: &mut web::ServiceConfig) {
 }
 
 async fn topology(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().json(&*state.topology())
+    let mut topo = (*state.topology()).clone();
+    for m in &mut topo.members {
+        m.applied_index = state.progress.member_applied(m.id);
+    }
+    topo.commit_index = Some(state.progress.commit_index());
+    HttpResponse::Ok().json(&topo)
 }
 
 fn role_body(state: &AppState) -> serde_json::Value {

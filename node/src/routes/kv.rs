@@ -12,6 +12,7 @@ use crate::engine::{classify, EngineFailure};
 use crate::error::{ApiError, ApiResult};
 use crate::forward;
 use crate::state::{AppState, Forwarder};
+use crate::telemetry::{H_APPLIED_INDEX, H_INDEX};
 use crate::validate::{self, read_body, Limits};
 
 /// A validated write.
@@ -110,7 +111,14 @@ async fn write(
             Write::Delete { key } => client.delete(key.as_bytes()).await,
         };
         match result {
-            Ok(()) => return Ok(HttpResponse::Ok().json(json!({ "ok": true }))),
+            // The leader answers a write once it has applied it, so its applied
+            // index now is at or after this write's index: a client that reads
+            // with `min_index` set to it sees the write.
+            Ok(()) => {
+                return Ok(HttpResponse::Ok()
+                    .insert_header((H_INDEX, state.progress.applied()))
+                    .json(json!({ "ok": true })))
+            }
             Err(e) => match classify(e, state.engine_timeout_ms()) {
                 EngineFailure::Api(err) => return Err(err),
                 // Lost leadership mid-request: fall through and forward to the new leader.
@@ -135,13 +143,14 @@ async fn get_kv(
         Consistency::Linearizable => ReadConsistencyPolicy::LinearizableRead,
     };
     if consistency == Consistency::Eventual || state.engine.is_leader() {
+        let applied = state.progress.applied();
         match state
             .engine
             .client()
             .get_with_consistency(key.as_bytes(), policy)
             .await
         {
-            Ok(value) => return Ok(value_response(value)),
+            Ok(value) => return Ok(value_response(value, applied)),
             Err(e) => match classify(e, state.engine_timeout_ms()) {
                 EngineFailure::Api(err) => return Err(err),
                 EngineFailure::NotLeader if consistency == Consistency::Eventual => {
@@ -154,11 +163,15 @@ async fn get_kv(
     forward::to_leader(&state, &fwd, &req, Bytes::new(), "read").await
 }
 
-fn value_response(value: Option<Bytes>) -> HttpResponse {
-    match value {
-        Some(v) => HttpResponse::Ok().json(json!({ "value": String::from_utf8_lossy(&v) })),
-        None => HttpResponse::NotFound().json(json!({ "value": null })),
-    }
+fn value_response(value: Option<Bytes>, applied: u64) -> HttpResponse {
+    let (mut resp, body) = match value {
+        Some(v) => (
+            HttpResponse::Ok(),
+            json!({ "value": String::from_utf8_lossy(&v) }),
+        ),
+        None => (HttpResponse::NotFound(), json!({ "value": null })),
+    };
+    resp.insert_header((H_APPLIED_INDEX, applied)).json(body)
 }
 
 #[cfg(test)]
