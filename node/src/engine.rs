@@ -27,9 +27,10 @@ pub async fn start(
         .map(Arc::new)
         .map_err(|e| NodeError::Engine(format!("state machine: {e}")))?;
     let path = config_path.to_string_lossy().to_string();
-    let engine = EmbeddedEngine::start_custom(Arc::new(storage), state_machine.clone(), Some(&path))
-        .await
-        .map_err(|e| NodeError::Engine(e.to_string()))?;
+    let engine =
+        EmbeddedEngine::start_custom(Arc::new(storage), state_machine.clone(), Some(&path))
+            .await
+            .map_err(|e| NodeError::Engine(e.to_string()))?;
     Ok((Arc::new(engine), state_machine))
 }
 

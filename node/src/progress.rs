@@ -108,7 +108,8 @@ impl Progress {
             let entries = self.commit_index().saturating_sub(applied);
             metrics::gauge!("kv_replication_lag_entries", "node" => node.clone())
                 .set(entries as f64);
-            metrics::gauge!("kv_replication_lag_ms", "node" => node).set(self.lag_ms(applied) as f64);
+            metrics::gauge!("kv_replication_lag_ms", "node" => node)
+                .set(self.lag_ms(applied) as f64);
         }
     }
 }
@@ -156,7 +157,11 @@ pub async fn run_poller(progress: Arc<Progress>, topology: watch::Receiver<Arc<T
                     (view.node_id == id).then_some(view)
                 }
             });
-        for view in futures_util::future::join_all(fetches).await.into_iter().flatten() {
+        for view in futures_util::future::join_all(fetches)
+            .await
+            .into_iter()
+            .flatten()
+        {
             let own = view.members.iter().find(|m| m.id == view.node_id);
             if let Some(applied) = own.and_then(|m| m.applied_index) {
                 progress.peers.insert(view.node_id, applied);
