@@ -1,5 +1,6 @@
 //! The system under test: a cluster (started here, or given with
-//! `--cluster`), HAProxy in front of it, and CPU accounting from `/proc`.
+//! `--cluster`), HAProxy in front of it, an etcd cluster for the `etcd`
+//! path, and CPU and memory accounting from `/proc`.
 //!
 //! Cluster processes are spawned and restarted from the thread that calls
 //! [`Env::start`] (the main thread): the harness ties each child's life to
@@ -13,6 +14,7 @@ use std::time::{Duration, Instant};
 use kv_node::harness::{self, build_node_binary, free_ports, node_binary, Cluster, ClusterOptions};
 use smart_client::SmartClient;
 
+use super::etcd::{EtcdCluster, EtcdOptions};
 use super::load::{self, Route};
 use super::PathKind;
 
@@ -31,7 +33,7 @@ impl Drop for Haproxy {
 }
 
 /// A scratch directory removed on drop (the demo has no `tempfile`).
-mod tempfile_dir {
+pub(super) mod tempfile_dir {
     use std::path::{Path, PathBuf};
 
     pub struct Dir(PathBuf);
@@ -67,6 +69,8 @@ pub struct Env {
     /// Health port per node id (for HAProxy's checks).
     health_ports: BTreeMap<u32, u16>,
     haproxy: Option<Haproxy>,
+    /// The etcd cluster of the `etcd` path, if started.
+    etcd: Option<EtcdCluster>,
 }
 
 impl Env {
@@ -103,6 +107,7 @@ impl Env {
                 api,
                 health_ports,
                 haproxy: None,
+                etcd: None,
             });
         }
         let seed = urls[0].trim_end_matches('/');
@@ -132,6 +137,7 @@ impl Env {
             api,
             health_ports,
             haproxy: None,
+            etcd: None,
         })
     }
 
@@ -151,7 +157,8 @@ impl Env {
             .haproxy
             .as_ref()
             .map_or(String::new(), |h| format!(", haproxy on :{}", h.port));
-        format!("{} nodes, {origin}{proxy}", self.api.len())
+        let etcd = if self.etcd.is_some() { ", etcd x3" } else { "" };
+        format!("{} nodes, {origin}{proxy}{etcd}", self.api.len())
     }
 
     /// The leader: a node whose own `/topology` names itself, in the highest
@@ -211,19 +218,67 @@ impl Env {
                     base: self.api[&follower].clone(),
                 })
             }
+            PathKind::Etcd => self.etcd.as_ref().ok_or("etcd is not running")?.route(),
         }
     }
 
-    /// CPU seconds per second the nodes burn with no client traffic (over `window`).
-    pub fn idle_node_cpu(&self, window: Duration) -> Option<f64> {
+    /// Starts the 3-member etcd cluster of the `etcd` path.
+    pub fn start_etcd(&mut self, opts: EtcdOptions) -> Result<(), String> {
+        self.etcd = Some(EtcdCluster::start(opts)?);
+        Ok(())
+    }
+
+    /// Writes the read keys into etcd (through its leader) and waits until
+    /// every member serves the last of them.
+    pub fn preload_etcd(&self, n: usize) -> Result<(), String> {
+        let Some(etcd) = &self.etcd else {
+            return Ok(());
+        };
+        let route = etcd.route()?;
+        let failed = run_local(move || load::preload(route, n));
+        if failed > 0 {
+            return Err(format!("etcd preload: {failed} of {n} writes failed"));
+        }
+        etcd.wait_replicated(&load::read_key(n - 1), Duration::from_secs(30))
+    }
+
+    /// API URL per node id.
+    pub fn api_urls(&self) -> &BTreeMap<u32, String> {
+        &self.api
+    }
+
+    /// PID per running node (own cluster only).
+    pub fn node_pids(&self) -> BTreeMap<u32, u32> {
+        self.cluster.as_ref().map_or_else(BTreeMap::new, |c| {
+            c.ids()
+                .into_iter()
+                .filter_map(|id| Some((id, c.node(id).pid()?)))
+                .collect()
+        })
+    }
+
+    /// CPU seconds per second the nodes, and the etcd members, burn with no
+    /// client traffic (over `window`).
+    pub fn idle_node_cpu(&self, window: Duration) -> (Option<f64>, Option<f64>) {
         let probe = self.cpu_probe();
-        let before = probe.sample();
+        let etcd = self.etcd.as_ref().map(EtcdCluster::cpu_probe);
+        let before = (probe.sample(), etcd.as_ref().map(CpuProbe::sample));
         std::thread::sleep(window);
-        probe
-            .sample()
-            .since(&before)
-            .nodes
-            .map(|c| c / window.as_secs_f64())
+        let per_s = |c: f64| c / window.as_secs_f64();
+        let nodes = probe.sample().since(&before.0).nodes.map(per_s);
+        let etcd = etcd
+            .zip(before.1)
+            .and_then(|(p, b)| p.sample().since(&b).nodes.map(per_s));
+        (nodes, etcd)
+    }
+
+    /// CPU accounting of a cell on `path`: on `etcd` the etcd members count
+    /// as the nodes (and there is no proxy).
+    pub fn cpu_probe_for(&self, path: PathKind) -> CpuProbe {
+        match (path, &self.etcd) {
+            (PathKind::Etcd, Some(e)) => e.cpu_probe(),
+            _ => self.cpu_probe(),
+        }
     }
 
     /// CPU accounting of the node and proxy processes (and this one).
@@ -339,8 +394,10 @@ impl Env {
     /// the last of them with `eventual` consistency.
     pub fn preload(&self, n: usize) -> Result<(), String> {
         let leader = self.leader()?;
-        let base = self.api[&leader].clone();
-        let failed = run_local(move || load::preload(base, n));
+        let route = Route::Http {
+            base: self.api[&leader].clone(),
+        };
+        let failed = run_local(move || load::preload(route, n));
         if failed > 0 {
             return Err(format!("preload: {failed} of {n} writes failed"));
         }
@@ -421,6 +478,11 @@ pub struct CpuSample {
 }
 
 impl CpuProbe {
+    /// Probe of `nodes` (`None`: not known) and `proxy`.
+    pub fn new(nodes: Option<Vec<u32>>, proxy: Option<u32>) -> Self {
+        Self { nodes, proxy }
+    }
+
     /// Reads every process's CPU time now.
     pub fn sample(&self) -> CpuSample {
         CpuSample {
@@ -457,4 +519,17 @@ fn proc_cpu(pid: &str) -> Option<f64> {
     // SAFETY: sysconf has no preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     (hz > 0).then(|| ticks as f64 / hz as f64)
+}
+
+/// Resident set size of process `pid` in MB (`VmRSS` of `/proc/<pid>/status`).
+pub fn rss_mb(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    Some(kb / 1024.0)
 }

@@ -1,11 +1,17 @@
-//! The failover cell: open-loop writes at a fixed rate while the caller kills
-//! the leader.
+//! The failover cells: writes while the caller kills the leader.
 //!
-//! Writes are issued on a schedule (not after the previous one answered), so
-//! a stall shows up as a gap in completions instead of as fewer requests.
+//! - [`start`]: open loop at a fixed rate. Writes are issued on a schedule
+//!   (not after the previous one answered), so a stall shows up as a gap in
+//!   completions instead of as fewer requests.
+//! - [`start_closed`]: closed loop at full speed (`concurrency` tasks, each
+//!   sends its next write when the previous one answered), the failover
+//!   under load.
+//!
 //! Each write has a 5 s deadline. On the plain-HTTP paths nothing retries (a
 //! failed request is an error the application sees); on the `smart` path the
-//! client's own retries are part of the path.
+//! client's own retries are part of the path; on `etcd` a refused connection
+//! is retried on the next member (the request was never sent), as clientv3
+//! does, and every other failure is the application's.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -58,6 +64,73 @@ impl Running {
             .join()
             .map_err(|_| "failover load thread panicked".to_string())
     }
+}
+
+/// Starts `concurrency` closed-loop writers for `length`, beginning shortly.
+pub fn start_closed(route: Route, concurrency: usize, length: Duration) -> Running {
+    let start = Instant::now() + Duration::from_millis(100);
+    let handle = std::thread::spawn(move || {
+        actix_rt::System::new().block_on(closed_loop(route, concurrency.max(1), start, length))
+    });
+    Running { start, handle }
+}
+
+async fn closed_loop(
+    route: Route,
+    concurrency: usize,
+    start: Instant,
+    length: Duration,
+) -> Vec<WriteRecord> {
+    let sender = Rc::new(Sender::new(route, concurrency.max(8)));
+    tokio::time::sleep_until(start.into()).await;
+    let end = start + length;
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let sender = sender.clone();
+            actix_rt::spawn(async move {
+                let mut out = Vec::new();
+                loop {
+                    let issued = Instant::now();
+                    if issued >= end {
+                        break;
+                    }
+                    let result = tokio::time::timeout(
+                        REQUEST_TIMEOUT + Duration::from_millis(500),
+                        sender.exec(Op::Write(unique_key())),
+                    )
+                    .await
+                    .unwrap_or_else(|_| Err("no answer within 5.5 s".into()));
+                    out.push(WriteRecord {
+                        issued,
+                        done: Instant::now(),
+                        ok: result.is_ok(),
+                        error: result.err(),
+                    });
+                }
+                out
+            })
+        })
+        .collect();
+    let mut out = Vec::new();
+    for t in tasks {
+        if let Ok(records) = t.await {
+            out.extend(records);
+        }
+    }
+    out.sort_by_key(|r| r.issued);
+    out
+}
+
+/// Successful writes per second completed in `[from, to)`.
+pub fn rate_between(records: &[WriteRecord], from: Instant, to: Instant) -> Option<f64> {
+    let secs = to.checked_duration_since(from)?.as_secs_f64();
+    (secs > 0.0).then(|| {
+        records
+            .iter()
+            .filter(|r| r.ok && r.done >= from && r.done < to)
+            .count() as f64
+            / secs
+    })
 }
 
 async fn open_loop(route: Route, rate: u32, start: Instant, length: Duration) -> Vec<WriteRecord> {

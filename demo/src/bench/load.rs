@@ -2,11 +2,14 @@
 //!
 //! One cell = one actix system on its own thread with `concurrency` tasks.
 //! Each task issues one request, waits for its answer, and issues the next
-//! until the cell's time is up. Plain-HTTP paths share one awc client (pool
+//! until the cell's time is up (or, with [`CellSpec::ops_limit`], until that
+//! many requests were issued). Plain-HTTP paths share one awc client (pool
 //! of at least `concurrency` keep-alive connections); the `smart` path calls
-//! one `SmartClient` from the same kind of tasks. Keys are 8 bytes, values
-//! 256 bytes, on every path.
+//! one `SmartClient` from the same kind of tasks; the `etcd` path sends the
+//! same operations to etcd's v3 JSON gateway with the same kind of awc
+//! client. Keys are 8 bytes, values 256 bytes, on every path.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,6 +22,7 @@ use hdrhistogram::Histogram;
 use smart_client::{ReadConsistency, SmartClient};
 
 use super::env::{CpuProbe, CpuSample};
+use super::etcd::b64;
 
 /// Keys written before the run, read by the read workloads.
 pub const PRELOAD_KEYS: usize = 1000;
@@ -109,6 +113,14 @@ pub enum Route {
         /// e.g. `http://127.0.0.1:8080`.
         base: String,
     },
+    /// etcd's v3 JSON gateway: writes and linearizable reads to the leader,
+    /// serializable reads round-robin over every member.
+    Etcd {
+        /// Client URL of every member.
+        members: Vec<String>,
+        /// Index of the leader in `members` when the route was made.
+        leader: usize,
+    },
 }
 
 /// The per-thread executor of one route.
@@ -119,22 +131,43 @@ pub enum Sender {
         base: String,
         body: Bytes,
     },
+    Etcd {
+        client: awc::Client,
+        members: Vec<String>,
+        /// Member that gets writes and linearizable reads: the leader when
+        /// the route was made, the next member after a transport error.
+        leader: Cell<usize>,
+        /// Round-robin position of serializable reads.
+        next_read: Cell<usize>,
+        /// The 256-byte value, base64.
+        value_b64: String,
+    },
 }
 
 impl Sender {
     /// Must be called inside an actix system; `pool` bounds the connections.
     pub fn new(route: Route, pool: usize) -> Self {
+        let http_client = || {
+            let connector = awc::Connector::new()
+                .limit(pool)
+                .conn_keep_alive(Duration::from_secs(30));
+            awc::Client::builder()
+                .connector(connector)
+                .timeout(REQUEST_TIMEOUT)
+                .disable_redirects()
+                .finish()
+        };
         match route {
             Route::Smart(c) => Sender::Smart(c, value()),
+            Route::Etcd { members, leader } => Sender::Etcd {
+                client: http_client(),
+                leader: Cell::new(leader.min(members.len().saturating_sub(1))),
+                members,
+                next_read: Cell::new(0),
+                value_b64: b64(value().as_bytes()),
+            },
             Route::Http { base } => {
-                let connector = awc::Connector::new()
-                    .limit(pool)
-                    .conn_keep_alive(Duration::from_secs(30));
-                let client = awc::Client::builder()
-                    .connector(connector)
-                    .timeout(REQUEST_TIMEOUT)
-                    .disable_redirects()
-                    .finish();
+                let client = http_client();
                 let body = serde_json::to_vec(&serde_json::json!({ "value": value() }))
                     .expect("serialize value")
                     .into();
@@ -186,15 +219,103 @@ impl Sender {
                             )),
                         }
                     }
-                    Err(e) => Err(match e {
-                        SendRequestError::Connect(_) => "connect error".into(),
-                        SendRequestError::Timeout => "timeout (5 s)".into(),
-                        other => format!("send: {other}"),
-                    }),
+                    Err(e) => Err(transport_error(e)),
                 }
+            }
+            Sender::Etcd {
+                client,
+                members,
+                leader,
+                next_read,
+                value_b64,
+            } => {
+                let n = members.len().max(1);
+                let (path, body, to_leader, must_find) = match op {
+                    Op::Write(key) => (
+                        "/v3/kv/put",
+                        format!(
+                            r#"{{"key":"{}","value":"{value_b64}"}}"#,
+                            b64(key.as_bytes())
+                        ),
+                        true,
+                        false,
+                    ),
+                    Op::Read(key, c) => {
+                        let serializable = c == ReadConsistency::Eventual;
+                        let body = if serializable {
+                            format!(r#"{{"key":"{}","serializable":true}}"#, b64(key.as_bytes()))
+                        } else {
+                            format!(r#"{{"key":"{}"}}"#, b64(key.as_bytes()))
+                        };
+                        ("/v3/kv/range", body, !serializable, true)
+                    }
+                };
+                let mut target = if to_leader {
+                    leader.get()
+                } else {
+                    let i = next_read.get() % n;
+                    next_read.set((i + 1) % n);
+                    i
+                };
+                let body = Bytes::from(body);
+                // A refused connection means the request was never sent, so
+                // trying the next member is safe (clientv3 does the same);
+                // every other failure is the application's error.
+                for attempt in 1..=n {
+                    let sent = client
+                        .post(format!("{}{path}", members[target]))
+                        .insert_header(("content-type", "application/json"))
+                        .send_body(body.clone())
+                        .await;
+                    let next = (target + 1) % n;
+                    match sent {
+                        Ok(mut r) => {
+                            let b = r.body().limit(1 << 20).await;
+                            return match (r.status().as_u16(), b) {
+                                (200, Ok(b)) if must_find && !contains(&b, b"\"kvs\"") => {
+                                    Err("etcd: key missing".into())
+                                }
+                                (200, Ok(_)) => Ok(()),
+                                (_, Err(e)) => Err(format!("body: {e}")),
+                                (status, Ok(b)) => Err(format!(
+                                    "http {status} {}",
+                                    error_code(&b).unwrap_or_default()
+                                )),
+                            };
+                        }
+                        Err(SendRequestError::Connect(_)) if attempt < n => {
+                            if to_leader && leader.get() == target {
+                                leader.set(next);
+                            }
+                            target = next;
+                        }
+                        Err(e) => {
+                            if to_leader
+                                && leader.get() == target
+                                && !matches!(e, SendRequestError::Timeout)
+                            {
+                                leader.set(next);
+                            }
+                            return Err(transport_error(e));
+                        }
+                    }
+                }
+                Err("connect error".into())
             }
         }
     }
+}
+
+fn transport_error(e: SendRequestError) -> String {
+    match e {
+        SendRequestError::Connect(_) => "connect error".into(),
+        SendRequestError::Timeout => "timeout (5 s)".into(),
+        other => format!("send: {other}"),
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 /// `Error::Unavailable { last_error }` carries a per-request detail: keep
@@ -222,8 +343,10 @@ pub struct CellSpec {
     pub concurrency: usize,
     /// Unmeasured lead time (connections, caches, RTT averages).
     pub warmup: Duration,
-    /// Measured time.
+    /// Measured time (with `ops_limit`: the longest the cell may take).
     pub measure: Duration,
+    /// Stop once this many requests were issued (warm-up included).
+    pub ops_limit: Option<u64>,
 }
 
 /// What one cell measured.
@@ -236,7 +359,8 @@ pub struct CellResult {
     pub error_kinds: BTreeMap<String, u64>,
     /// Latency of successful requests, µs.
     pub hist: Histogram<u64>,
-    /// Length of the measured window.
+    /// Length of the measured window (with `ops_limit`: until the last
+    /// request answered).
     pub measured: Duration,
     /// CPU seconds spent during the measured window.
     pub cpu: CpuSample,
@@ -257,15 +381,21 @@ async fn cell(route: Route, spec: CellSpec, probe: CpuProbe) -> CellResult {
     let start = Instant::now();
     let measure_from = start + spec.warmup;
     let end = measure_from + spec.measure;
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
     let cpu = actix_rt::spawn(async move {
         tokio::time::sleep_until(measure_from.into()).await;
         let before = probe.sample();
-        tokio::time::sleep_until(end.into()).await;
+        tokio::select! {
+            _ = tokio::time::sleep_until(end.into()) => {}
+            _ = done_rx => {}
+        }
         probe.sample().since(&before)
     });
+    let issued = Rc::new(Cell::new(0u64));
     let tasks: Vec<_> = (0..spec.concurrency)
         .map(|t| {
             let sender = sender.clone();
+            let issued = issued.clone();
             actix_rt::spawn(async move {
                 let mut rng = XorShift::new(t as u64);
                 let mut hist = new_hist();
@@ -275,6 +405,12 @@ async fn cell(route: Route, spec: CellSpec, probe: CpuProbe) -> CellResult {
                     let began = Instant::now();
                     if began >= end {
                         break;
+                    }
+                    if let Some(limit) = spec.ops_limit {
+                        if issued.get() >= limit {
+                            break;
+                        }
+                        issued.set(issued.get() + 1);
                     }
                     let op = spec.workload.next_op(&mut rng);
                     let result = sender.exec(op).await;
@@ -312,20 +448,28 @@ async fn cell(route: Route, spec: CellSpec, probe: CpuProbe) -> CellResult {
             let _ = hist.add(&h);
         }
     }
+    let measured = match spec.ops_limit {
+        Some(_) => Instant::now()
+            .saturating_duration_since(measure_from)
+            .min(spec.measure)
+            .max(Duration::from_millis(1)),
+        None => spec.measure,
+    };
+    let _ = done_tx.send(());
     CellResult {
         ok,
         errors,
         error_kinds,
         hist,
-        measured: spec.measure,
+        measured,
         cpu: cpu.await.unwrap_or_default(),
     }
 }
 
-/// Writes the preloaded keys straight to `base` (the leader), 32 at a time;
+/// Writes the preloaded keys through `route` (the leader), 32 at a time;
 /// returns the number of failed writes.
-pub async fn preload(base: String, n: usize) -> usize {
-    let sender = Rc::new(Sender::new(Route::Http { base }, 32));
+pub async fn preload(route: Route, n: usize) -> usize {
+    let sender = Rc::new(Sender::new(route, 32));
     let next = Rc::new(std::cell::Cell::new(0usize));
     let tasks: Vec<_> = (0..32)
         .map(|_| {
