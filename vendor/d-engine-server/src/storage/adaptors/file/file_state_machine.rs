@@ -717,6 +717,13 @@ impl FileStateMachine {
             replayed_count, applied_count, skipped_expired
         );
 
+        // Persist what the replay recovered before clearing the WAL: it is the only
+        // copy on disk (the Raft log may already be purged past the last checkpoint),
+        // so a second crash before the next checkpoint would otherwise lose it.
+        if applied_count > 0 {
+            self.persist_data_async().await?;
+        }
+
         // Unconditionally clear WAL after replay. load_data() already restored the last
         // checkpoint; WAL is only the post-checkpoint delta. Even if 0 entries were applied
         // (e.g. truncated tail only), the WAL is stale. Keeping it would cause infinite
