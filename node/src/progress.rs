@@ -30,7 +30,7 @@ const HISTORY: Duration = Duration::from_secs(600);
 pub struct Progress {
     node_id: u32,
     state_machine: Arc<FileStateMachine>,
-    /// Applied index each other member last published, with when it was fetched.
+    /// Applied index each other member last published in its `/topology`.
     peers: DashMap<u32, u64>,
     /// The leader's commit index as last known (own applied index when leader).
     commit: AtomicU64,
