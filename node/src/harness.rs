@@ -172,6 +172,24 @@ pub fn build_node_binary() -> Result<PathBuf, String> {
     node_binary().ok_or_else(|| "kv-node not found after building it".into())
 }
 
+/// Make the child `cmd` spawns get SIGKILL when the spawning thread dies, so
+/// processes started by a test or the benchmark never outlive a crash of it.
+pub fn die_with_parent(cmd: &mut Command) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: prctl is async-signal-safe and touches no parent state.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = cmd;
+}
+
 fn signal(pid: u32, sig: libc::c_int) {
     // SAFETY: kill(2) with a pid of a child we spawned and still own.
     unsafe {
@@ -324,18 +342,7 @@ impl Cluster {
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log2);
-        #[cfg(target_os = "linux")]
-        {
-            use std::os::unix::process::CommandExt;
-            // SAFETY: prctl is async-signal-safe; it only asks the kernel to SIGKILL
-            // the child if the spawning thread dies, so nodes never outlive a crashed test.
-            unsafe {
-                cmd.pre_exec(|| {
-                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                    Ok(())
-                });
-            }
-        }
+        die_with_parent(&mut cmd);
         let child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("spawn {}: {e}", binary.display()));

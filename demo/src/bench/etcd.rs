@@ -14,12 +14,11 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kv_node::harness::free_ports;
+use kv_node::harness::{die_with_parent, free_ports};
 
 use super::env::{tempfile_dir, CpuProbe};
 use super::load::Route;
@@ -156,13 +155,7 @@ impl EtcdCluster {
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::from(log));
-            // SAFETY: prctl is async-signal-safe and touches no parent state.
-            unsafe {
-                cmd.pre_exec(|| {
-                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                    Ok(())
-                });
-            }
+            die_with_parent(&mut cmd);
             let child = cmd
                 .spawn()
                 .map_err(|e| format!("cannot start {}: {e}", opts.binary.display()))?;
