@@ -273,6 +273,12 @@ impl GrowthRow {
     }
 }
 
+/// `kind × count, …` for the error lists under the tables.
+fn kinds_list(kinds: &std::collections::BTreeMap<String, u64>) -> String {
+    let parts: Vec<String> = kinds.iter().map(|(k, n)| format!("{k} × {n}")).collect();
+    parts.join(", ")
+}
+
 fn error_kinds(records: &[WriteRecord]) -> std::collections::BTreeMap<String, u64> {
     records.iter().filter_map(|r| r.error.clone()).fold(
         std::collections::BTreeMap::new(),
@@ -498,18 +504,11 @@ impl Report {
         if !with_errors.is_empty() {
             let _ = writeln!(s, "\nErrors by kind:\n");
             for c in with_errors {
-                let kinds: Vec<String> = c
-                    .error_kinds
-                    .iter()
-                    .map(|(k, n)| format!("{k} × {n}"))
-                    .collect();
+                let kinds = kinds_list(&c.error_kinds);
                 let _ = writeln!(
                     s,
                     "- {} {} c={}: {}",
-                    c.path,
-                    c.workload,
-                    c.concurrency,
-                    kinds.join(", ")
+                    c.path, c.workload, c.concurrency, kinds
                 );
             }
         }
@@ -558,12 +557,8 @@ impl Report {
                 );
             }
             for f in self.failover.iter().filter(|f| f.errors > 0) {
-                let kinds: Vec<String> = f
-                    .error_kinds
-                    .iter()
-                    .map(|(k, n)| format!("{k} × {n}"))
-                    .collect();
-                let _ = writeln!(s, "\n- {} errors: {}", f.path, kinds.join(", "));
+                let kinds = kinds_list(&f.error_kinds);
+                let _ = writeln!(s, "\n- {} errors: {}", f.path, kinds);
             }
         }
         if !self.failover_load.is_empty() {
@@ -628,12 +623,8 @@ impl Report {
             );
         }
         for f in self.failover_load.iter().filter(|f| f.errors > 0) {
-            let kinds: Vec<String> = f
-                .error_kinds
-                .iter()
-                .map(|(k, n)| format!("{k} × {n}"))
-                .collect();
-            let _ = writeln!(s, "\n- {} errors: {}", f.path, kinds.join(", "));
+            let kinds = kinds_list(&f.error_kinds);
+            let _ = writeln!(s, "\n- {} errors: {}", f.path, kinds);
         }
     }
 
