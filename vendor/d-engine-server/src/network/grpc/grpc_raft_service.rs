@@ -6,6 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 
+use bytes::Bytes;
 use d_engine_core::MaybeCloneOneshot;
 use d_engine_core::MaybeCloneOneshotReceiver;
 use d_engine_core::RaftEvent;
@@ -24,6 +25,7 @@ use d_engine_proto::client::ScanResponse;
 use d_engine_proto::client::WatchMembershipRequest;
 use d_engine_proto::client::WatchRequest;
 use d_engine_proto::client::raft_client_service_server::RaftClientService;
+use d_engine_proto::common::entry_payload::Payload;
 use d_engine_proto::server::cluster::ClusterConfChangeRequest;
 use d_engine_proto::server::cluster::ClusterConfUpdateResponse;
 use d_engine_proto::server::cluster::ClusterMembership;
@@ -93,6 +95,24 @@ where
         handle_rpc_timeout(resp_rx, timeout_duration, "request_vote").await
     }
 }
+/// Gives the command of each received log entry its own allocation.
+///
+/// prost decodes `bytes` fields as slices of tonic's receive buffer, which holds a
+/// whole AppendEntries batch plus spare capacity. An entry kept in the log (and a
+/// key or value the state machine keeps from it) kept that entire buffer alive: on
+/// followers the buffers held about three times the size of the entries they
+/// carried until a snapshot purged the log. One copy per entry frees the buffer
+/// as soon as the request is decoded.
+pub(crate) fn detach_entry_payloads(req: &mut AppendEntriesRequest) {
+    for entry in &mut req.entries {
+        if let Some(Payload::Command(command)) =
+            entry.payload.as_mut().and_then(|p| p.payload.as_mut())
+        {
+            *command = Bytes::copy_from_slice(command);
+        }
+    }
+}
+
 #[tonic::async_trait]
 impl<T> RaftReplicationService for Node<T>
 where
@@ -114,9 +134,11 @@ where
             return Err(Status::unavailable("Service is not ready"));
         }
 
+        let mut req = request.into_inner();
+        detach_entry_payloads(&mut req);
         let (resp_tx, resp_rx) = MaybeCloneOneshot::new();
         self.event_tx
-            .send(RaftEvent::AppendEntries(request.into_inner(), resp_tx))
+            .send(RaftEvent::AppendEntries(req, resp_tx))
             .await
             .map_err(|_| Status::internal("Event channel closed"))?;
 
@@ -175,7 +197,8 @@ where
                     }
                     result = in_stream.next() => {
                         match result {
-                            Some(Ok(req)) => {
+                            Some(Ok(mut req)) => {
+                                detach_entry_payloads(&mut req);
                                 let (resp_tx, resp_rx) = MaybeCloneOneshot::new();
                                 if event_tx.send(RaftEvent::AppendEntries(req, resp_tx)).await.is_err() {
                                     warn!("[stream_append_entries|recv] event_tx closed");

@@ -513,3 +513,58 @@ async fn test_handle_client_scan_timeout() {
 
     assert!(result.is_err(), "scan must error when Raft actor is absent");
 }
+
+/// A received entry's command must not share the request's receive buffer: the
+/// log and the state machine keep commands long after the request is handled.
+#[test]
+fn test_detach_entry_payloads_copies_commands_out_of_the_receive_buffer() {
+    use bytes::Bytes;
+    use d_engine_proto::common::Entry;
+    use d_engine_proto::common::EntryPayload;
+    use d_engine_proto::common::entry_payload::Payload;
+    use prost::Message;
+
+    use super::grpc_raft_service::detach_entry_payloads;
+
+    let command = |i: u8| Bytes::from(vec![i; 300]);
+    let sent = AppendEntriesRequest {
+        term: 1,
+        leader_id: 1,
+        prev_log_index: 0,
+        prev_log_term: 0,
+        entries: (1..=3u8)
+            .map(|i| Entry {
+                index: i as u64,
+                term: 1,
+                payload: Some(EntryPayload {
+                    payload: Some(Payload::Command(command(i))),
+                }),
+            })
+            .collect(),
+        leader_commit_index: 0,
+    };
+    let wire = Bytes::from(sent.encode_to_vec());
+    let in_wire = |b: &Bytes| {
+        let start = wire.as_ptr() as usize;
+        (start..start + wire.len()).contains(&(b.as_ptr() as usize))
+    };
+    let commands = |req: &AppendEntriesRequest| -> Vec<Bytes> {
+        req.entries
+            .iter()
+            .map(|e| match e.payload.as_ref().and_then(|p| p.payload.as_ref()) {
+                Some(Payload::Command(c)) => c.clone(),
+                other => panic!("unexpected payload {other:?}"),
+            })
+            .collect()
+    };
+
+    // What tonic does: decode from the receive buffer, zero-copy.
+    let mut received = AppendEntriesRequest::decode(wire.clone()).unwrap();
+    assert!(commands(&received).iter().all(in_wire), "decoding shares the buffer");
+
+    detach_entry_payloads(&mut received);
+    let detached = commands(&received);
+    assert!(detached.iter().all(|c| !in_wire(c)), "commands still point into the buffer");
+    assert_eq!(detached, (1..=3u8).map(command).collect::<Vec<_>>());
+    assert_eq!(received, sent);
+}
