@@ -449,6 +449,24 @@ db_root_dir = "./data/n2"
     }
 
     #[test]
+    fn d_engine_reads_the_snapshot_defaults_from_the_effective_config() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let o = Overrides {
+            data_dir: Some(dir.path().to_path_buf()),
+            ..Overrides::default()
+        };
+        let cfg = NodeConfig::from_toml(Path::new("n2.toml"), SAMPLE, &o).expect("valid");
+        let path = cfg.write_effective().expect("written");
+        let raft = d_engine_core::RaftNodeConfig::default()
+            .with_override_config(path.to_str().expect("utf-8"))
+            .expect("d-engine accepts the effective config")
+            .raft;
+        assert_eq!(raft.snapshot.max_log_entries_before_snapshot, 100_000);
+        assert_eq!(raft.snapshot.chunk_size, 1 << 20);
+        assert_eq!(raft.snapshot.max_bandwidth_mbps, 0);
+    }
+
+    #[test]
     fn rejects_unknown_node_keys_and_missing_self() {
         let bad = SAMPLE.replace("labels", "lables");
         assert!(NodeConfig::from_toml(Path::new("x"), &bad, &Overrides::default()).is_err());
