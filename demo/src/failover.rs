@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use kv_node::harness::{self, Cluster, ClusterOptions};
+use kv_harness::{self as harness, Cluster, ClusterOptions};
 use smart_client::{SmartClient, Stats};
 use tokio::signal::unix::{signal, Signal, SignalKind};
 

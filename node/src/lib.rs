@@ -13,8 +13,8 @@
 //! - [`progress`] tracks applied and commit indexes and replication lag;
 //! - [`server`] wires it together on caller-bound listeners with a shutdown future.
 //!
-//! With the `harness` feature, [`harness`] starts real multi-node clusters of
-//! `kv-node` processes for tests, the demo and the benchmark.
+//! The `kv-harness` crate (`harness/`) starts real multi-node clusters of
+//! `kv-node` processes for the tests, the demo and the benchmark.
 
 pub mod auth;
 pub mod cluster_view;
@@ -30,9 +30,6 @@ pub mod state;
 pub mod telemetry;
 pub mod topology;
 pub mod validate;
-
-#[cfg(feature = "harness")]
-pub mod harness;
 
 pub use config::{Consistency, NodeConfig, NodeSettings, Overrides};
 pub use error::{ApiError, NodeError};

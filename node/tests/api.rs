@@ -8,7 +8,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use common::{call, get, put};
-use kv_node::harness::{wait_until, Cluster, ClusterOptions};
+use kv_harness::{wait_until, Cluster, ClusterOptions};
 
 #[test]
 fn curl_walkthrough_forwarding_and_headers() {

@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::{get, put_acked, try_call};
-use kv_node::harness::{wait_until, Cluster};
+use kv_harness::{wait_until, Cluster};
 
 #[test]
 fn killed_follower_catches_up_after_restart() {

@@ -5,7 +5,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{put, try_call};
-use kv_node::harness::{wait_until, Cluster, ClusterOptions};
+use kv_harness::{wait_until, Cluster, ClusterOptions};
 
 #[test]
 fn nodes_agree_and_report_a_new_leader_after_the_leader_dies() {

@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{call, try_call};
-use kv_node::harness::{free_ports, haproxy_binary, haproxy_config, wait_until, Cluster};
+use kv_harness::{free_ports, haproxy_binary, haproxy_config, wait_until, Cluster};
 
 struct HaproxyProc(Child);
 

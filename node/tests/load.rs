@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::{call, try_call};
-use kv_node::harness::{wait_until, Cluster};
+use kv_harness::{wait_until, Cluster};
 use serde_json::json;
 
 /// Closed-loop writers of unique keys; each returns the writes it saw acknowledged.

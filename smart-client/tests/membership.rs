@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use kv_node::harness::{wait_until, Cluster, ClusterOptions};
+use kv_harness::{wait_until, Cluster, ClusterOptions};
 use serde_json::Value;
 use smart_client::{ReadConsistency, SmartClient};
 

@@ -11,7 +11,9 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kv_node::harness::{self, build_node_binary, free_ports, node_binary, Cluster, ClusterOptions};
+use kv_harness::{
+    self as harness, build_node_binary, free_ports, node_binary, Cluster, ClusterOptions,
+};
 use smart_client::SmartClient;
 
 use super::etcd::{EtcdCluster, EtcdOptions};
@@ -165,7 +167,7 @@ impl Env {
     /// term, named by at least one other node too (waits up to 30 s).
     pub fn leader(&self) -> Result<u32, String> {
         let urls: Vec<(u32, String)> = self.api.iter().map(|(i, u)| (*i, u.clone())).collect();
-        kv_node::harness::wait_until(Duration::from_secs(30), || {
+        kv_harness::wait_until(Duration::from_secs(30), || {
             let views: Vec<(u32, u64, Option<u32>)> = urls
                 .iter()
                 .filter_map(|(id, url)| {
@@ -403,7 +405,7 @@ impl Env {
         }
         let last = load::read_key(n - 1);
         let urls: Vec<String> = self.api.values().cloned().collect();
-        kv_node::harness::wait_until(Duration::from_secs(30), || {
+        kv_harness::wait_until(Duration::from_secs(30), || {
             urls.iter()
                 .all(|u| {
                     Cluster::get_json(&format!("{u}/kv/{last}?consistency=eventual"))

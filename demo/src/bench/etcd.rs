@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kv_node::harness::{die_with_parent, free_ports};
+use kv_harness::{die_with_parent, free_ports};
 
 use super::env::{tempfile_dir, CpuProbe};
 use super::load::Route;

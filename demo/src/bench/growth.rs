@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use kv_node::harness::Cluster;
+use kv_harness::Cluster;
 
 use super::env::{rss_mb, Env};
 use super::load::{self, CellSpec, Workload};

@@ -1,29 +1,18 @@
-//! Test and demo harness: real multi-node clusters of `kv-node` processes.
-//!
-//! [`Cluster::start`] writes one config per node into a temp dir (free ports
-//! for Raft, API and health), spawns the processes and returns at once;
-//! [`Cluster::wait_for_leader`] waits, with a deadline, until every live node
-//! agrees on a leader whose URL is published. Nodes can be killed (SIGKILL),
-//! paused (SIGSTOP/SIGCONT), stopped (SIGTERM) and restarted on the same ports
-//! and data. Every child is killed when the `Cluster` is dropped (also while a
-//! test panics; node logs are then printed), and, on Linux, if the process
-//! that spawned it dies.
-//!
-//! HTTP here is blocking (`ureq`): the nodes are separate processes, so waits
-//! do not depend on the caller's runtime. From async code, wrap long waits in
-//! `spawn_blocking` or use the `*_async` variants.
+//! A cluster of `kv-node` processes: configs, start, kill, pause, stop, restart,
+//! learners, and waiting for an agreed leader.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs;
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+use crate::binary::{build_node_binary, node_binary};
+use crate::process::{die_with_parent, free_ports, signal, wait_until};
 
 /// Knobs for a harness cluster.
 #[derive(Clone, Debug)]
@@ -114,97 +103,15 @@ pub struct Cluster {
     raft_ports: BTreeMap<u32, u16>,
 }
 
-static PORTS_HANDED_OUT: Mutex<Vec<u16>> = Mutex::new(Vec::new());
-
-/// Ports that were free a moment ago, never handed out twice by this process.
-pub fn free_ports(n: usize) -> Vec<u16> {
-    let mut handed = PORTS_HANDED_OUT.lock().unwrap_or_else(|e| e.into_inner());
-    let mut listeners = Vec::new();
-    let mut ports = Vec::new();
-    while ports.len() < n {
-        let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-        let port = l.local_addr().expect("local addr").port();
-        if !handed.contains(&port) {
-            handed.push(port);
-            ports.push(port);
-        }
-        listeners.push(l);
-    }
-    ports
-}
-
-/// Find the `kv-node` binary: `$KV_NODE_BIN`, else next to the running
-/// executable (`target/<profile>/kv-node`, also from `target/<profile>/deps/`).
-pub fn node_binary() -> Option<PathBuf> {
-    if let Ok(p) = std::env::var("KV_NODE_BIN") {
-        return Some(PathBuf::from(p));
-    }
-    let exe = std::env::current_exe().ok()?;
-    let mut dir = exe.parent()?.to_path_buf();
-    for _ in 0..2 {
-        let cand = dir.join("kv-node");
-        if cand.is_file() {
-            return Some(cand);
-        }
-        dir = dir.parent()?.to_path_buf();
-    }
-    None
-}
-
-/// Build `kv-node` with cargo (same profile as the running executable) and
-/// return its path. For binaries like the demo; tests rely on `cargo test --workspace`.
-pub fn build_node_binary() -> Result<PathBuf, String> {
-    let release = !cfg!(debug_assertions);
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .ok_or("no workspace dir")?;
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.current_dir(workspace)
-        .args(["build", "-p", "kv-node", "--bin", "kv-node"]);
-    if release {
-        cmd.arg("--release");
-    }
-    let status = cmd.status().map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !status.success() {
-        return Err(format!("cargo build -p kv-node failed: {status}"));
-    }
-    node_binary().ok_or_else(|| "kv-node not found after building it".into())
-}
-
-/// Make the child `cmd` spawns get SIGKILL when the spawning thread dies, so
-/// processes started by a test or the benchmark never outlive a crash of it.
-pub fn die_with_parent(cmd: &mut Command) {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::unix::process::CommandExt;
-        // SAFETY: prctl is async-signal-safe and touches no parent state.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = cmd;
-}
-
-fn signal(pid: u32, sig: libc::c_int) {
-    // SAFETY: kill(2) with a pid of a child we spawned and still own.
-    unsafe {
-        libc::kill(pid as libc::pid_t, sig);
-    }
-}
-
 impl Cluster {
     /// Start `opts.voters` voters on free ports; returns without waiting for a leader.
     pub fn start(opts: ClusterOptions) -> Self {
-        let binary = opts
-            .binary
-            .clone()
-            .or_else(node_binary)
-            .expect("kv-node binary not found: run `cargo build -p kv-node` (or `cargo test --workspace`), or set KV_NODE_BIN");
+        let binary = opts.binary.clone().unwrap_or_else(|| {
+            node_binary()
+                .map(Ok)
+                .unwrap_or_else(build_node_binary)
+                .unwrap_or_else(|e| panic!("kv-node binary: {e} (or set KV_NODE_BIN)"))
+        });
         let dir = tempfile::Builder::new()
             .prefix("kv-cluster-")
             .tempdir()
@@ -500,23 +407,6 @@ impl Cluster {
         })
     }
 
-    /// Async wrapper of [`Self::wait_for_leader`] that does not block the runtime.
-    pub async fn wait_for_leader_async(&self, deadline: Duration) -> u32 {
-        let until = Instant::now() + deadline;
-        loop {
-            if let Some(l) = self.agreed_leader(&self.live_ids()) {
-                return l;
-            }
-            if Instant::now() > until {
-                panic!(
-                    "no agreed leader within {deadline:?}\n{}",
-                    self.log_tails(40)
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
     /// The last `n` lines of every node's log, for failure messages.
     pub fn log_tails(&self, n: usize) -> String {
         let mut out = String::new();
@@ -538,20 +428,6 @@ impl Cluster {
     }
 }
 
-/// Poll `f` every 20 ms until it returns `Some`, or `deadline` passes.
-pub fn wait_until<T>(deadline: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
-    let until = Instant::now() + deadline;
-    loop {
-        if let Some(v) = f() {
-            return Some(v);
-        }
-        if Instant::now() > until {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 impl Drop for Cluster {
     fn drop(&mut self) {
         if std::thread::panicking() {
@@ -565,39 +441,4 @@ impl Drop for Cluster {
             }
         }
     }
-}
-
-/// Where HAProxy is usually installed (Debian puts it in /usr/sbin).
-pub fn haproxy_binary() -> Option<PathBuf> {
-    [
-        "/usr/sbin/haproxy",
-        "/usr/bin/haproxy",
-        "/usr/local/sbin/haproxy",
-    ]
-    .iter()
-    .map(PathBuf::from)
-    .find(|p| p.is_file())
-}
-
-/// The project's `config/haproxy.cfg` with its ports rewritten: the frontend
-/// binds `frontend_port`, and node N's `127.0.0.1:808N` / `port 1000N` become
-/// the given API and health ports. `nodes` is `(id, api_port, health_port)`.
-pub fn haproxy_config(frontend_port: u16, nodes: &[(u32, u16, u16)]) -> Result<String, String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/haproxy.cfg");
-    let mut cfg = fs::read_to_string(&path).map_err(|e| format!("read {}: {e}", path.display()))?;
-    cfg = cfg.replace(
-        "bind 127.0.0.1:8080",
-        &format!("bind 127.0.0.1:{frontend_port}"),
-    );
-    for (id, api, health) in nodes {
-        cfg = cfg.replace(&format!("127.0.0.1:808{id} "), &format!("127.0.0.1:{api} "));
-        cfg = cfg.replace(&format!("port 1000{id}"), &format!("port {health}"));
-    }
-    if cfg.contains(":808") || cfg.contains("port 1000") {
-        return Err(format!(
-            "{}: some server ports were not rewritten (expected nodes 1-3)",
-            path.display()
-        ));
-    }
-    Ok(cfg)
 }
