@@ -568,3 +568,48 @@ fn test_detach_entry_payloads_copies_commands_out_of_the_receive_buffer() {
     assert_eq!(detached, (1..=3u8).map(command).collect::<Vec<_>>());
     assert_eq!(received, sent);
 }
+
+/// install_snapshot answers only once the whole snapshot is installed, so the
+/// server must bound it by `raft.snapshot_rpc_timeout_ms`, not by the control
+/// plane's request timeout (100 ms by default), which cut every snapshot push
+/// that took longer with `Cancelled: Timeout expired`.
+#[tokio::test]
+async fn test_install_snapshot_is_not_cut_by_the_control_request_timeout() {
+    use d_engine_proto::server::storage::SnapshotChunk;
+    use d_engine_proto::server::storage::snapshot_service_client::SnapshotServiceClient;
+
+    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let mut config = d_engine_core::node_config(
+        "/tmp/test_install_snapshot_is_not_cut_by_the_control_request_timeout",
+    );
+    config.cluster.listen_address = addr;
+    config.network.control.request_timeout_in_ms = 100;
+    config.raft.snapshot_rpc_timeout_ms = 1000;
+    let (_shutdown_tx, shutdown_rx) = watch::channel(());
+    let node = MockBuilder::new(shutdown_rx).with_node_config(config).build_node_with_rpc_server();
+    node.set_rpc_ready(true);
+
+    let mut client = None;
+    for _ in 0..100 {
+        if let Ok(c) = SnapshotServiceClient::connect(format!("http://{addr}")).await {
+            client = Some(c);
+            break;
+        }
+        time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut client = client.expect("RPC server is listening");
+
+    // Nothing consumes the node's event queue: the handler waits for an answer
+    // until its own deadline.
+    let started = std::time::Instant::now();
+    let status = client
+        .install_snapshot(futures::stream::pending::<SnapshotChunk>())
+        .await
+        .expect_err("no answer before the deadline");
+    assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    assert!(
+        started.elapsed() >= Duration::from_millis(1000),
+        "cut after {:?}",
+        started.elapsed()
+    );
+}

@@ -77,9 +77,15 @@ where
     // Rationale: AppendEntries needs higher throughput when large logs are sent
     let data_config = &config.network.data;
 
+    // No server-wide request timeout: one server serves the control, data and
+    // bulk connections, and each handler bounds its own wait (handle_rpc_timeout)
+    // with the timeout of its RPC. A server-wide timeout applied the control
+    // plane's request timeout (100 ms by default) to every RPC, including
+    // install_snapshot, which answers only once the whole snapshot is received
+    // and applied (raft.snapshot_rpc_timeout_ms): every push of a snapshot that
+    // took longer failed with `Cancelled: Timeout expired`.
     let mut server_builder = tonic::transport::Server::builder()
         // Control-plane parameters for core RPC operations
-        .timeout(Duration::from_millis(control_config.request_timeout_in_ms))
         .concurrency_limit_per_connection(control_config.concurrency_limit)
         .max_concurrent_streams(control_config.max_concurrent_streams)
         .tcp_keepalive(Some(Duration::from_secs(
