@@ -18,7 +18,7 @@ pub enum Role {
     /// Voting follower: serves eventual reads.
     Follower,
     /// Non-voting learner: serves eventual reads only if
-    /// [`SelectionConfig::allow_learner_reads`] is set.
+    /// [`SelectionConfig::allow_learner_reads`](super::SelectionConfig::allow_learner_reads) is set.
     Learner,
     /// Unreachable or not yet classified: never selected.
     Unknown,
