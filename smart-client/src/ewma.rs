@@ -17,40 +17,12 @@ pub const ALPHA: f64 = 0.2;
 const EMPTY: u64 = u64::MAX;
 
 /// Next average from the previous one (`None` before the first sample), in any
-/// unit; shared by [`Ewma`] and [`AtomicEwma`] so both round the same way.
+/// unit: the formula [`AtomicEwma`] applies.
 #[must_use]
 pub fn next_average(previous: Option<f64>, sample: f64) -> f64 {
     match previous {
         None => sample,
         Some(old) => ALPHA * sample + (1.0 - ALPHA) * old,
-    }
-}
-
-/// Plain, single-owner RTT average, for code that already holds `&mut`.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct Ewma {
-    /// Average in seconds, `None` until the first sample.
-    secs: Option<f64>,
-}
-
-impl Ewma {
-    /// Empty average: no sample observed yet.
-    #[must_use]
-    pub const fn new() -> Self {
-        Self { secs: None }
-    }
-
-    /// Folds one RTT sample into the average and returns the new average.
-    pub fn observe(&mut self, sample: Duration) -> Duration {
-        let next = next_average(self.secs, sample.as_secs_f64());
-        self.secs = Some(next);
-        secs_to_duration(next)
-    }
-
-    /// Current average, `None` before the first sample.
-    #[must_use]
-    pub fn get(&self) -> Option<Duration> {
-        self.secs.map(secs_to_duration)
     }
 }
 
@@ -147,13 +119,15 @@ mod tests {
     }
 
     #[test]
-    fn plain_and_atomic_agree() {
-        let mut p = Ewma::new();
+    fn atomic_follows_next_average() {
+        let mut p: Option<f64> = None;
         let a = AtomicEwma::new();
         for s in [3.0, 36.0, 1.0, 1000.0, 0.25] {
-            assert_eq!(p.observe(ms(s)), a.observe(ms(s)));
+            let next = next_average(p, ms(s).as_secs_f64());
+            p = Some(next);
+            assert_eq!(secs_to_duration(next), a.observe(ms(s)));
         }
-        assert_eq!(p.get(), a.get());
+        assert_eq!(p.map(secs_to_duration), a.get());
     }
 
     #[test]

@@ -9,14 +9,29 @@
 //!
 //! How a call flows:
 //!
-//! * [`SmartClient`] (`client`): the `Send + Sync + Clone` handle. It encodes
-//!   the call (`request`) and queues it to the I/O thread.
+//! * [`SmartClient`] (`client`): the `Send + Sync + Clone` handle, made by
+//!   [`SmartClientBuilder`] (`builder`) from a [`ClientConfig`] (`config`).
+//!   It encodes the call (`request`) and queues it to the I/O thread. The
+//!   state the handle shares with that thread lives in `shared`, so the I/O
+//!   side never imports the handle's file.
 //! * `worker`: the I/O thread (an actix system) that owns the `!Send` awc
-//!   client (`transport`), picks a node (the cached leader, or
-//!   [`selection`] for eventual reads), retries ([`retry`]) and records
-//!   per-node figures (`node_state`, [`ewma`], [`Stats`]).
+//!   client (`transport`). `worker/bootstrap` fetches the first topology;
+//!   `worker/execute` runs a call's retry loop ([`retry`]); `worker/routing`
+//!   picks a node (the cached leader, or [`selection`] for eventual reads);
+//!   `worker/attempt` sends one attempt and records per-node figures
+//!   (`node_state`, [`ewma`], [`Stats`]); `worker/decode` reads the body.
 //! * `refresher` and `prober`: actors on the same thread that keep the
-//!   cached [`TopologyView`] (`topology`) current and re-admit ejected nodes.
+//!   cached [`TopologyView`] (`topology`) current and re-admit ejected nodes;
+//!   requests wake the refresher through `refresh_trigger`.
+//!
+//! The two public modules hold one concept per file:
+//!
+//! * [`selection`]: `types` (the vocabulary: [`NodeId`], [`Role`],
+//!   [`TagSet`], [`ReadConsistency`], [`ReadPreference`], ...), `config`,
+//!   `filter` (suitable set), `window` (latency window),
+//!   `balance/{round_robin, weighted_round_robin, least_in_flight, p2c,
+//!   key_hash}` and `selector` (the pipeline).
+//! * [`retry`]: `backoff`, `budget`, `policy` and `ejection`.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -37,13 +52,16 @@
 //! # }
 //! ```
 
+mod builder;
 mod client;
 mod config;
 mod error;
 mod node_state;
 mod prober;
+mod refresh_trigger;
 mod refresher;
 mod request;
+mod shared;
 mod stats;
 mod topology;
 mod transport;
@@ -53,8 +71,9 @@ pub mod ewma;
 pub mod retry;
 pub mod selection;
 
+pub use builder::SmartClientBuilder;
 pub use client::SmartClient;
-pub use config::{ClientConfig, SmartClientBuilder};
+pub use config::ClientConfig;
 pub use error::{Error, Result};
 pub use retry::{Backoff, EjectionPolicy, Jitter, RetryPolicy};
 pub use selection::{BalancePolicy, NodeId, ReadConsistency, ReadPreference, Role, TagSet};

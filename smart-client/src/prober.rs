@@ -13,7 +13,7 @@ use std::time::Duration;
 use awc::http::Method;
 use tokio::time::Instant;
 
-use crate::client::Shared;
+use crate::shared::Shared;
 use crate::transport::Transport;
 
 /// Longest wait for one probe.

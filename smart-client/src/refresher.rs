@@ -3,10 +3,10 @@
 //! It runs on the client's I/O thread and wakes up either every
 //! `refresh_interval` or when a request asks for a refresh (a connection
 //! error, `no_leader`, an unknown leader). Requests never fetch `/topology`
-//! themselves; they call [`RefreshTrigger::request`], which stores at most
-//! one pending wake-up in a [`Notify`] permit. However many requests fail at
-//! once, the refresher runs one refresh, plus at most one more if triggers
-//! arrived while it was running: no stampede.
+//! themselves; they call [`RefreshTrigger::request`] (`refresh_trigger`),
+//! which stores at most one pending wake-up in a `Notify` permit. However
+//! many requests fail at once, the refresher runs one refresh, plus at most
+//! one more if triggers arrived while it was running: no stampede.
 //!
 //! Polling every 150 ms by default is cheap: one small JSON GET on a pooled
 //! keep-alive connection to one node (a few hundred bytes, tens of
@@ -16,40 +16,17 @@
 //! and new or removed members show up without any request failing first.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use awc::http::Method;
-use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::client::Shared;
+use crate::refresh_trigger::RefreshTrigger;
 use crate::selection::NodeId;
+use crate::shared::Shared;
 use crate::topology::parse_topology;
 use crate::transport::Transport;
-
-/// Message to the refresher: "refresh soon". Coalesced by a single permit.
-#[derive(Debug, Default)]
-pub(crate) struct RefreshTrigger {
-    notify: Notify,
-    /// Refreshes completed (successful or not), for tests and waiting.
-    completed: AtomicU64,
-}
-
-impl RefreshTrigger {
-    /// Asks for one refresh; any number of calls before the refresher wakes
-    /// up count as one.
-    pub(crate) fn request(&self) {
-        self.notify.notify_one();
-    }
-
-    /// Refreshes completed so far.
-    #[cfg_attr(not(test), allow(dead_code))]
-    pub(crate) fn completed(&self) -> u64 {
-        self.completed.load(Ordering::Relaxed)
-    }
-}
 
 /// The actor loop: run `refresh` every `interval`, or sooner when triggered.
 /// Generic over the refresh so the coalescing is tested without a network.
@@ -64,10 +41,10 @@ pub(crate) async fn run_loop<F, Fut>(
     loop {
         tokio::select! {
             () = tokio::time::sleep(interval) => {}
-            () = trigger.notify.notified() => {}
+            () = trigger.requested() => {}
         }
         refresh().await;
-        trigger.completed.fetch_add(1, Ordering::Relaxed);
+        trigger.mark_completed();
     }
 }
 

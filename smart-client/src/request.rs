@@ -42,10 +42,11 @@ impl Op {
     }
 
     /// Whether repeating the call is harmless. Every operation the service
-    /// has today is (a PUT of the same value, a DELETE, a read); a future
-    /// non-idempotent one (e.g. increment) must answer `NotIdempotent`, and
-    /// then an attempt that timed out after sending surfaces
-    /// [`Error::Timeout`] instead of being retried.
+    /// has today is (a PUT of the same value, a DELETE, a read), so a call
+    /// is retried even after an attempt whose outcome is unknown. A
+    /// non-idempotent operation (e.g. increment) would need a
+    /// `NotIdempotent` class here and a retry loop that surfaces
+    /// `Error::Timeout` for it instead of retrying.
     pub(crate) fn idempotency(self) -> Idempotency {
         match self {
             Op::Put | Op::Get(_) | Op::Delete => Idempotency::Idempotent,
@@ -58,9 +59,6 @@ impl Op {
 pub(crate) enum Idempotency {
     /// Repeating it leaves the same state: retry freely within the deadline.
     Idempotent,
-    /// Repeating it could apply it twice: never retry after it may have been sent.
-    #[allow(dead_code)]
-    NotIdempotent,
 }
 
 /// The message a handle sends to the I/O thread.

@@ -115,8 +115,6 @@ pub fn parse_topology(body: &[u8]) -> Result<TopologyView, serde_json::Error> {
 /// What one reply's `x-kv-*` headers say about the cluster.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ReplyHints {
-    /// `x-kv-node`: the node that answered.
-    pub node: Option<NodeId>,
     /// `x-kv-leader`: the leader that node knows (absent during an election).
     pub leader: Option<NodeId>,
     /// `x-kv-term`: that node's Raft term.
@@ -132,7 +130,6 @@ impl ReplyHints {
             h.get(name)?.to_str().ok()?.trim().parse().ok()
         }
         Self {
-            node: num(headers, "x-kv-node"),
             leader: num(headers, "x-kv-leader"),
             term: num(headers, "x-kv-term"),
             forwarded_to: num(headers, "x-kv-forwarded-to"),
@@ -309,7 +306,6 @@ mod tests {
         assert_eq!(
             hints,
             ReplyHints {
-                node: Some(2),
                 leader: Some(3),
                 term: Some(11),
                 forwarded_to: Some(3)

@@ -1,0 +1,148 @@
+//! The builder that configures and starts a client.
+
+use std::time::Duration;
+
+use crate::client::SmartClient;
+use crate::config::ClientConfig;
+use crate::error::Result;
+use crate::retry::{EjectionPolicy, RetryPolicy};
+use crate::selection::{BalancePolicy, ReadPreference, TagSet};
+
+impl SmartClient {
+    /// Starts configuring a client.
+    #[must_use]
+    pub fn builder() -> SmartClientBuilder {
+        SmartClientBuilder::new()
+    }
+}
+
+/// Fluent construction of a [`SmartClient`]; finish with [`Self::build`].
+#[derive(Clone, Debug, Default)]
+pub struct SmartClientBuilder {
+    config: ClientConfig,
+}
+
+impl SmartClientBuilder {
+    /// Builder with [`ClientConfig::default`].
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Builder starting from an explicit configuration.
+    #[must_use]
+    pub fn from_config(config: ClientConfig) -> Self {
+        Self { config }
+    }
+
+    /// Seed URLs for bootstrap (e.g. `http://127.0.0.1:8081`).
+    #[must_use]
+    pub fn seeds<I, S>(mut self, seeds: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.config.seeds = seeds
+            .into_iter()
+            .map(|s| s.into().trim_end_matches('/').to_owned())
+            .collect();
+        self
+    }
+
+    /// Deadline of one call, retries included.
+    #[must_use]
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.config.request_timeout = timeout;
+        self
+    }
+
+    /// Longest single attempt inside the deadline.
+    #[must_use]
+    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
+        self.config.attempt_timeout = timeout;
+        self
+    }
+
+    /// Where eventual reads go.
+    #[must_use]
+    pub fn read_preference(mut self, pref: ReadPreference) -> Self {
+        self.config.selection.read_preference = pref;
+        self
+    }
+
+    /// Label filters for eventual reads, tried in order.
+    #[must_use]
+    pub fn tag_sets(mut self, tag_sets: Vec<TagSet>) -> Self {
+        self.config.selection.tag_sets = tag_sets;
+        self
+    }
+
+    /// Latency window around the fastest eligible node.
+    #[must_use]
+    pub fn latency_window(mut self, window: Duration) -> Self {
+        self.config.selection.latency_window = window;
+        self
+    }
+
+    /// Balancing policy inside the latency window.
+    #[must_use]
+    pub fn balance_policy(mut self, policy: BalancePolicy) -> Self {
+        self.config.selection.policy = policy;
+        self
+    }
+
+    /// Retry cap and backoff.
+    #[must_use]
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.config.retry_policy = policy;
+        self
+    }
+
+    /// Outlier ejection thresholds.
+    #[must_use]
+    pub fn ejection_policy(mut self, policy: EjectionPolicy) -> Self {
+        self.config.ejection = policy;
+        self
+    }
+
+    /// Period of the background topology poll.
+    #[must_use]
+    pub fn refresh_interval(mut self, interval: Duration) -> Self {
+        self.config.refresh_interval = interval;
+        self
+    }
+
+    /// The configuration built so far.
+    #[must_use]
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// Validates the configuration, starts the client's I/O thread and
+    /// fetches the topology from the first seed that answers.
+    pub async fn build(self) -> Result<SmartClient> {
+        self.config.validate()?;
+        SmartClient::start(self.config).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Error;
+
+    #[test]
+    fn validation() {
+        assert!(matches!(
+            ClientConfig::default().validate(),
+            Err(Error::Config(_))
+        ));
+        let b = SmartClientBuilder::new().seeds(["http://127.0.0.1:8081/"]);
+        assert_eq!(b.config().seeds, ["http://127.0.0.1:8081"]);
+        assert!(b.config().validate().is_ok());
+        let b = b.request_timeout(Duration::ZERO);
+        assert!(b.config().validate().is_err());
+        let b = SmartClientBuilder::new().seeds(["127.0.0.1:8081"]);
+        assert!(b.config().validate().is_err());
+    }
+}

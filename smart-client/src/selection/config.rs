@@ -1,0 +1,79 @@
+//! Per-client (or per-request) selection settings.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::types::{BalancePolicy, ReadPreference, TagSet};
+
+/// Default latency window (MongoDB's `localThresholdMS`).
+pub const DEFAULT_LATENCY_WINDOW: Duration = Duration::from_millis(15);
+
+/// Everything that shapes selection and is fixed per client (or per request).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SelectionConfig {
+    /// Where eventual reads may go.
+    pub read_preference: ReadPreference,
+    /// Label filters, tried in order; the first set matching any eligible
+    /// node wins. An empty list, or an empty set, matches every node.
+    pub tag_sets: Vec<TagSet>,
+    /// Nodes slower than the fastest suitable node by more than this are not
+    /// used (serialized as `latency_window_ms`).
+    #[serde(rename = "latency_window_ms", with = "duration_ms")]
+    pub latency_window: Duration,
+    /// How the node is picked inside the latency window.
+    pub policy: BalancePolicy,
+    /// Whether learners count as followers for eventual reads.
+    pub allow_learner_reads: bool,
+}
+
+impl Default for SelectionConfig {
+    fn default() -> Self {
+        Self {
+            read_preference: ReadPreference::default(),
+            tag_sets: Vec::new(),
+            latency_window: DEFAULT_LATENCY_WINDOW,
+            policy: BalancePolicy::default(),
+            allow_learner_reads: false,
+        }
+    }
+}
+
+mod duration_ms {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_millis)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_serde_round_trip() {
+        let cfg: SelectionConfig = serde_json::from_str(
+            r#"{"read_preference":"nearest","policy":"key_hash","latency_window_ms":20,
+                "tag_sets":[{"zone":"a"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(cfg.read_preference, ReadPreference::Nearest);
+        assert_eq!(cfg.policy, BalancePolicy::KeyHash);
+        assert_eq!(cfg.latency_window, Duration::from_millis(20));
+        assert!(!cfg.allow_learner_reads);
+        let back: SelectionConfig =
+            serde_json::from_str(&serde_json::to_string(&cfg).unwrap()).unwrap();
+        assert_eq!(back, cfg);
+        let d: SelectionConfig = serde_json::from_str("{}").unwrap();
+        assert_eq!(d, SelectionConfig::default());
+        assert_eq!(d.policy, BalancePolicy::P2cEwma);
+        assert_eq!(d.read_preference, ReadPreference::FollowerPreferred);
+    }
+}

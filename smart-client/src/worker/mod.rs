@@ -1,0 +1,111 @@
+//! The client's I/O thread: an actix system (current-thread tokio runtime
+//! plus `LocalSet`) that owns the `!Send` awc client, runs the refresher and
+//! prober actors, and executes each [`Call`] as a local task.
+//!
+//! * this file: the thread, the actors' start-up and the call loop;
+//! * `bootstrap`: the first topology, from the seeds;
+//! * `execute`: one call's retry loop (deadline, budget, backoff, redirects)
+//!   and its final error;
+//! * `routing`: which node an attempt goes to;
+//! * `attempt`: one HTTP exchange with one node, with its bookkeeping;
+//! * `decode`: reading a reply body.
+
+mod attempt;
+mod bootstrap;
+mod decode;
+mod execute;
+mod routing;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use rand::rngs::SmallRng;
+use rand::SeedableRng;
+use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument;
+
+use crate::error::{Error, Result};
+use crate::request::Call;
+use crate::selection::Selector;
+use crate::shared::Shared;
+use crate::stats::Counters;
+use crate::transport::Transport;
+use bootstrap::bootstrap;
+
+/// Starts the I/O thread; `ready` receives the bootstrap outcome.
+pub(crate) fn spawn(
+    shared: Arc<Shared>,
+    calls: mpsc::UnboundedReceiver<Call>,
+    ready: oneshot::Sender<Result<()>>,
+) -> Result<()> {
+    std::thread::Builder::new()
+        .name("smart-client-io".into())
+        .spawn(move || {
+            let system = actix_rt::System::new();
+            system.block_on(run(shared, calls, ready));
+        })
+        .map(drop)
+        .map_err(|e| Error::Config(format!("cannot start the I/O thread: {e}")))
+}
+
+/// Bootstraps, starts the actors, then serves calls until every handle is gone.
+async fn run(
+    shared: Arc<Shared>,
+    mut calls: mpsc::UnboundedReceiver<Call>,
+    ready: oneshot::Sender<Result<()>>,
+) {
+    let transport = Rc::new(Transport::new(shared.config.max_connections));
+    if let Err(e) = bootstrap(&shared, &transport).await {
+        let _ = ready.send(Err(e));
+        return;
+    }
+    let _ = ready.send(Ok(()));
+
+    let (s, t) = (shared.clone(), transport.clone());
+    let rotation = std::cell::Cell::new(0usize);
+    let (trigger, interval) = (s.refresh.clone(), s.config.refresh_interval);
+    actix_rt::spawn(crate::refresher::run_loop(trigger, interval, move || {
+        let (s, t) = (s.clone(), t.clone());
+        let r = rotation.get();
+        rotation.set(r.wrapping_add(1));
+        async move { crate::refresher::refresh_once(&s, &t, r).await }
+    }));
+    actix_rt::spawn(crate::prober::run(shared.clone(), transport.clone()));
+
+    let worker = Rc::new(Worker {
+        shared,
+        transport,
+        selector: RefCell::new(Selector::with_capacity(8)),
+        rng: RefCell::new(SmallRng::from_entropy()),
+    });
+    while let Some(call) = calls.recv().await {
+        let w = worker.clone();
+        actix_rt::spawn(async move {
+            let Call {
+                op,
+                path,
+                body,
+                key_len,
+                reply,
+            } = call;
+            let span = tracing::debug_span!("kv_request", op = op.name(), key_len);
+            let result = w.execute(op, &path, body).instrument(span).await;
+            if result.is_err() {
+                Counters::bump(&w.shared.counters.errors);
+            }
+            let _ = reply.send(result);
+        });
+    }
+    tracing::debug!("last client handle dropped: I/O thread stops");
+}
+
+/// Per-thread executor of calls.
+struct Worker {
+    shared: Arc<Shared>,
+    transport: Rc<Transport>,
+    /// Scratch buffers for selection (single thread: borrowed briefly, never
+    /// across an await).
+    selector: RefCell<Selector>,
+    rng: RefCell<SmallRng>,
+}
