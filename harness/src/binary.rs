@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 /// Find the `kv-node` binary: `$KV_NODE_BIN`, else next to the running
 /// executable (`target/<profile>/kv-node`, also from `target/<profile>/deps/`).
@@ -21,10 +22,20 @@ pub fn node_binary() -> Option<PathBuf> {
     None
 }
 
+/// [`node_binary`], or, when there is none (e.g. `cargo test -p smart-client`
+/// on a fresh checkout), [`build_node_binary`] once per process: tests that
+/// start clusters in parallel wait for the same build.
+pub fn node_binary_or_build() -> Result<PathBuf, String> {
+    static BUILT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    match node_binary() {
+        Some(binary) => Ok(binary),
+        None => BUILT.get_or_init(build_node_binary).clone(),
+    }
+}
+
 /// Build `kv-node` with cargo (same profile as the running executable) and
-/// return its path. [`crate::Cluster::start`] calls it when [`node_binary`] finds
-/// nothing (e.g. `cargo test -p smart-client` on a fresh checkout), the demo
-/// and the benchmark call it always.
+/// return its path. The demo calls it when the binary is missing, the benchmark
+/// also when it is older than the node's sources.
 pub fn build_node_binary() -> Result<PathBuf, String> {
     let release = !cfg!(debug_assertions);
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::binary::{build_node_binary, node_binary};
+use crate::binary::node_binary_or_build;
 use crate::process::{die_with_parent, free_ports, signal, wait_until};
 
 /// Knobs for a harness cluster.
@@ -29,7 +29,7 @@ pub struct ClusterOptions {
     pub labels: BTreeMap<u32, BTreeMap<String, String>>,
     /// Value of `RUST_LOG` for the nodes.
     pub log_filter: String,
-    /// Explicit node binary; default: see [`node_binary`].
+    /// Explicit node binary; default: see [`node_binary_or_build`].
     pub binary: Option<PathBuf>,
     /// Ids of learners that will join later; each learner's config lists all of
     /// them (d-engine 0.2.4 needs a learner to know the others' metadata).
@@ -107,9 +107,7 @@ impl Cluster {
     /// Start `opts.voters` voters on free ports; returns without waiting for a leader.
     pub fn start(opts: ClusterOptions) -> Self {
         let binary = opts.binary.clone().unwrap_or_else(|| {
-            node_binary()
-                .map(Ok)
-                .unwrap_or_else(build_node_binary)
+            node_binary_or_build()
                 .unwrap_or_else(|e| panic!("kv-node binary: {e} (or set KV_NODE_BIN)"))
         });
         let dir = tempfile::Builder::new()

@@ -23,7 +23,7 @@ pub mod cluster;
 pub mod haproxy;
 pub mod process;
 
-pub use binary::{build_node_binary, node_binary};
+pub use binary::{build_node_binary, node_binary, node_binary_or_build};
 pub use cluster::{Cluster, ClusterOptions, NodeProc};
 pub use haproxy::{haproxy_binary, haproxy_config};
 pub use process::{die_with_parent, free_ports, wait_until};
