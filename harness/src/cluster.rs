@@ -34,6 +34,9 @@ pub struct ClusterOptions {
     /// Ids of learners that will join later; each learner's config lists all of
     /// them (d-engine 0.2.4 needs a learner to know the others' metadata).
     pub learners: Vec<u32>,
+    /// TOML appended to every node's config after the generated sections, e.g.
+    /// `[raft.snapshot]` keys (see config/n1.toml for what each section holds).
+    pub config_extra: Vec<String>,
 }
 
 impl Default for ClusterOptions {
@@ -47,6 +50,7 @@ impl Default for ClusterOptions {
             log_filter: "warn,kv_node=info".into(),
             binary: None,
             learners: Vec::new(),
+            config_extra: Vec::new(),
         }
     }
 }
@@ -210,6 +214,9 @@ impl Cluster {
             toml,
             "\n[retry.membership]\nbase_delay_ms = 200\nmax_delay_ms = 2000"
         );
+        for extra in &self.opts.config_extra {
+            let _ = writeln!(toml, "\n{extra}");
+        }
         fs::write(&config, toml).expect("write node config");
         self.nodes.insert(
             id,

@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::{call, try_call};
-use kv_harness::{wait_until, Cluster};
+use kv_harness::{wait_until, Cluster, ClusterOptions};
 use serde_json::json;
 
 /// Closed-loop writers of unique keys; each returns the writes it saw acknowledged.
@@ -238,35 +238,41 @@ fn followers_keep_up_under_sustained_writes() {
     assert!(served >= index);
 }
 
-#[test]
-fn paused_follower_catches_up_after_sigcont() {
-    let mut cluster = Cluster::three();
-    let leader = cluster.wait_for_leader(Duration::from_secs(30));
-    let follower = cluster.ids().into_iter().find(|i| *i != leader).unwrap();
+/// Pause `follower`, run `writers` writers of `per_writer` writes of `value_len`
+/// bytes against `leader`, resume it and wait up to `deadline` until it has
+/// applied the leader's commit index and serves the writes.
+fn writes_while_paused(
+    cluster: &mut Cluster,
+    (leader, follower): (u32, u32),
+    (writers, per_writer, value_len): (usize, usize, usize),
+    deadline: Duration,
+) {
     cluster.pause(follower);
     let acked = Writers::start(
         &cluster.api_url(leader),
-        8,
-        500,
-        Duration::from_secs(30),
-        256,
+        writers,
+        per_writer,
+        Duration::from_secs(60),
+        value_len,
     )
     .join();
+    let wanted = writers * per_writer * 3 / 4;
     assert!(
-        acked.len() > 3000,
-        "only {} writes acknowledged",
+        acked.len() >= wanted,
+        "only {} writes acknowledged (wanted {wanted})",
         acked.len()
     );
-    let target = commit_index(&cluster, leader).expect("commit index");
+    let target = commit_index(cluster, leader).expect("commit index");
     let resumed = Instant::now();
     cluster.resume(follower);
     assert!(
-        wait_all_applied(&cluster, &[follower], target, Duration::from_secs(30)),
-        "follower {follower} did not catch up\n{}",
+        wait_all_applied(cluster, &[follower], target, deadline),
+        "follower {follower} not level with {target} {deadline:?} after SIGCONT (applied {:?})\n{}",
+        applied(cluster, follower),
         cluster.log_tails(20)
     );
     println!(
-        "measured: follower paused during {} writes caught up {:?} after SIGCONT",
+        "measured: follower paused during {} writes was level {:?} after SIGCONT",
         acked.len(),
         resumed.elapsed()
     );
@@ -275,6 +281,69 @@ fn paused_follower_catches_up_after_sigcont() {
         let a = call("GET", &format!("{base}/kv/{k}?consistency=eventual"), None);
         assert_eq!(a.json["value"], *v, "{k} on the caught-up follower");
     }
+}
+
+#[test]
+fn paused_follower_catches_up_after_sigcont() {
+    let mut cluster = Cluster::three();
+    let leader = cluster.wait_for_leader(Duration::from_secs(30));
+    let follower = cluster.ids().into_iter().find(|i| *i != leader).unwrap();
+    writes_while_paused(
+        &mut cluster,
+        (leader, follower),
+        (8, 500, 256),
+        Duration::from_secs(30),
+    );
+}
+
+/// Indexes of the snapshots in a node's data directory (`snapshot-<index>-<term>...`).
+fn snapshot_indexes(dir: &std::path::Path) -> Vec<u64> {
+    std::fs::read_dir(dir.join("snapshots"))
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter_map(|name| {
+                    name.strip_prefix("snapshot-")?
+                        .split('-')
+                        .next()?
+                        .parse()
+                        .ok()
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A follower paused while the leader's log moved past it needs the leader's
+/// snapshot and then the entries written since. Before d-engine patch 7 it was
+/// sent those at one batch of 100 per heartbeat once writes stopped (~1,000
+/// entries/s: 133 s for ~140k entries); now each answer releases the next batch.
+#[test]
+fn follower_behind_a_snapshot_catches_up_quickly_without_writes() {
+    let mut cluster = Cluster::start(ClusterOptions {
+        // One snapshot early (d-engine then waits out its 60 s cool-down), so
+        // most of the writes below are log entries after the snapshot.
+        config_extra: vec!["[raft.snapshot]\nmax_log_entries_before_snapshot = 3000".into()],
+        ..ClusterOptions::default()
+    });
+    let leader = cluster.wait_for_leader(Duration::from_secs(30));
+    let follower = cluster.ids().into_iter().find(|i| *i != leader).unwrap();
+    let paused_at = applied(&cluster, follower).expect("follower's applied index");
+    // ~20k entries after the snapshot: over 20 s at one batch per heartbeat.
+    writes_while_paused(
+        &mut cluster,
+        (leader, follower),
+        (16, 1600, 64),
+        Duration::from_secs(12),
+    );
+    // The leader's log starts after its snapshot (retained_log_entries = 1), so
+    // a snapshot past `paused_at` means the follower had to install one.
+    let snapshots = snapshot_indexes(&cluster.node(leader).data_dir);
+    assert!(
+        snapshots.iter().any(|i| *i > paused_at),
+        "leader {leader} has no snapshot past the follower's {paused_at} ({snapshots:?}): \
+         the test did not exercise the snapshot path"
+    );
 }
 
 #[test]

@@ -2234,3 +2234,125 @@ async fn test_stale_conflict_ack_does_not_regress_next_index() {
         "match_index must remain unchanged after a conflict response"
     );
 }
+
+// ============================================================================
+// Catch-up of a lagging peer
+// ============================================================================
+
+/// A leader whose log holds 1..=`last` and whose peer 2 answers through the mock
+/// replication handler with `next_index = match + 1` (success) or the given
+/// conflict index.
+async fn catch_up_test_context(
+    path: &str,
+    graceful_rx: watch::Receiver<()>,
+    last: u64,
+) -> ProcessRaftRequestTestContext {
+    let mut context = setup_process_batch_test_context(path, graceful_rx).await;
+    let mut raft_log = MockRaftLog::new();
+    raft_log.expect_last_entry_id().returning(move || last);
+    raft_log.expect_first_entry_id().returning(|| 1);
+    raft_log.expect_entry_term().returning(|_| Some(1));
+    raft_log.expect_get_entries_range().returning(move |range| {
+        Ok((*range.start()..=(*range.end()).min(last))
+            .map(|index| d_engine_proto::common::Entry {
+                index,
+                term: 1,
+                payload: None,
+            })
+            .collect())
+    });
+    raft_log.expect_calculate_majority_matched_index().returning(|_, _, _| None);
+    context.raft_context.storage.raft_log = Arc::new(raft_log);
+    context
+        .raft_context
+        .handlers
+        .replication_handler
+        .expect_handle_success_response()
+        .returning(|_, _, success, _| {
+            let matched = success.last_match.map(|id| id.index).unwrap_or(0);
+            Ok(PeerUpdate {
+                match_index: Some(matched),
+                next_index: matched + 1,
+                success: true,
+            })
+        });
+    context
+}
+
+/// The (first, last) entry indexes of the catch-up batch sent to the worker, if any.
+fn sent_batch(
+    next_task: &mut impl FnMut() -> Option<Option<d_engine_proto::server::replication::AppendEntriesRequest>>
+) -> Option<(u64, u64)> {
+    let request = next_task()?.expect("an Append task");
+    assert_eq!(
+        request.prev_log_index + 1,
+        request.entries[0].index,
+        "prev_log_index precedes the batch"
+    );
+    Some((
+        request.entries.first().unwrap().index,
+        request.entries.last().unwrap().index,
+    ))
+}
+
+/// A peer far behind gets its next batch as soon as it acknowledges one, without
+/// waiting for a heartbeat or a client write, and only one such batch is in flight.
+///
+/// Without this (d-engine 0.2.4) a follower that had installed a snapshot gained
+/// one batch (100 entries) per heartbeat interval: 133 s to replay ~140k entries.
+#[tokio::test]
+#[traced_test]
+async fn test_lagging_peer_gets_its_next_batch_on_each_ack() {
+    let (_graceful_tx, graceful_rx) = watch::channel(());
+    let mut context =
+        catch_up_test_context("/tmp/test_lagging_peer_next_batch", graceful_rx, 1000).await;
+    let mut next_task = context.state.capture_worker_for_test(2);
+    let role_tx = mpsc::unbounded_channel().0;
+    let term = context.state.current_term();
+    let ack = |index| Ok(success_response(term, index));
+
+    let response = ack(100);
+    context
+        .state
+        .handle_append_result(2, response, &context.raft_context, &role_tx)
+        .await
+        .unwrap();
+    assert_eq!(sent_batch(&mut next_task), Some((101, 200)));
+
+    // A late answer to an older request does not send the same batch again.
+    let response = ack(100);
+    context
+        .state
+        .handle_append_result(2, response, &context.raft_context, &role_tx)
+        .await
+        .unwrap();
+    assert_eq!(sent_batch(&mut next_task), None);
+
+    // The batch's own answer releases the next one.
+    let response = ack(200);
+    context
+        .state
+        .handle_append_result(2, response, &context.raft_context, &role_tx)
+        .await
+        .unwrap();
+    assert_eq!(sent_batch(&mut next_task), Some((201, 300)));
+}
+
+/// A peer within one batch of the leader is left to the regular replication rounds.
+#[tokio::test]
+#[traced_test]
+async fn test_peer_within_one_batch_gets_no_catch_up_batch() {
+    let (_graceful_tx, graceful_rx) = watch::channel(());
+    let mut context =
+        catch_up_test_context("/tmp/test_peer_within_one_batch", graceful_rx, 150).await;
+    let mut next_task = context.state.capture_worker_for_test(2);
+    let role_tx = mpsc::unbounded_channel().0;
+    let term = context.state.current_term();
+    let response = Ok(success_response(term, 100));
+    context
+        .state
+        .handle_append_result(2, response, &context.raft_context, &role_tx)
+        .await
+        .unwrap();
+    assert_eq!(sent_batch(&mut next_task), None);
+}
