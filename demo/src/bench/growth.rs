@@ -47,7 +47,7 @@ pub fn run(opts: GrowthOptions) -> Result<Vec<GrowthRow>, String> {
     let urls = env.api_urls().clone();
     let pids = env.node_pids();
     let step = opts.step.max(1);
-    let steps = opts.keys.div_ceil(step);
+    let steps = step_totals(opts.keys, step).len();
     eprintln!(
         "bench: growth run: {} keys in {steps} steps of {step}, c={}, leader {}",
         opts.keys,
@@ -56,8 +56,8 @@ pub fn run(opts: GrowthOptions) -> Result<Vec<GrowthRow>, String> {
     );
     let mut rows = Vec::new();
     let mut written = 0u64;
-    for _ in 0..steps {
-        let n = step.min(opts.keys - written);
+    for total in step_totals(opts.keys, step) {
+        let n = total - written;
         let sampler = LagSampler::start(urls.clone());
         let spec = CellSpec {
             workload: Workload::Write,
@@ -94,6 +94,22 @@ pub fn run(opts: GrowthOptions) -> Result<Vec<GrowthRow>, String> {
         rows.push(row);
     }
     Ok(rows)
+}
+
+/// Keys stored after the first step: the small-data baseline that throughput
+/// at 1M keys is compared with.
+const BASELINE_KEYS: u64 = 10_000;
+
+/// Keys stored after each step: `BASELINE_KEYS` first (when the steps are
+/// larger), then every multiple of `step` below `keys`, then `keys`.
+fn step_totals(keys: u64, step: u64) -> Vec<u64> {
+    let mut totals = Vec::new();
+    if step > BASELINE_KEYS && keys > BASELINE_KEYS {
+        totals.push(BASELINE_KEYS);
+    }
+    totals.extend((1..keys.div_ceil(step)).map(|i| i * step));
+    totals.push(keys);
+    totals
 }
 
 /// One node's own view: (is leader, commit index, own applied index).
@@ -194,5 +210,24 @@ fn catch_up(urls: &BTreeMap<u32, String>, step_end: Instant) -> Option<f64> {
             return None;
         }
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::step_totals;
+
+    #[test]
+    fn steps_start_with_the_small_baseline_and_end_at_the_total() {
+        assert_eq!(
+            step_totals(300_000, 100_000),
+            vec![10_000, 100_000, 200_000, 300_000]
+        );
+        assert_eq!(
+            step_totals(250_000, 100_000),
+            vec![10_000, 100_000, 200_000, 250_000]
+        );
+        assert_eq!(step_totals(5_000, 100_000), vec![5_000]);
+        assert_eq!(step_totals(30_000, 10_000), vec![10_000, 20_000, 30_000]);
     }
 }

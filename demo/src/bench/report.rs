@@ -629,16 +629,17 @@ impl Report {
     }
 
     fn growth_markdown(&self, s: &mut String) {
-        let first = &self.growth[0];
+        let step = self.growth.get(1).unwrap_or(&self.growth[0]);
         let _ = writeln!(
             s,
             "\n## Growth (unique keys, 256-byte values, through the smart client)\n\n\
-             A fresh 3-node cluster; closed-loop writes in steps of {} keys. *max lag*: the \
+             A fresh 3-node cluster; closed-loop writes in steps of {} keys after a first \
+             step of 10k keys (the small-data baseline). *max lag*: the \
              largest leader `commit_index` − follower `applied_index` (each node's own figure from \
              its `/topology`) sampled every 200 ms during the step. *caught up*: from the end of \
              the step until every follower had applied the commit index of that moment. RSS: \
              `VmRSS` of each node process after the step.\n",
-            first.step_keys
+            step.step_keys
         );
         let ids: Vec<u32> = self
             .growth
@@ -678,7 +679,7 @@ impl Report {
         if let Some(ratio) = self.growth_ratio() {
             let _ = writeln!(
                 s,
-                "\nThroughput at the last step / at the first step: {ratio:.2}."
+                "\nThroughput at the last step / at the first (10k keys): {ratio:.2}."
             );
         }
     }
