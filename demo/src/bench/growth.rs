@@ -68,6 +68,13 @@ pub fn run(opts: GrowthOptions) -> Result<Vec<GrowthRow>, String> {
         };
         let r = load::run_cell(route.clone(), spec, env.cpu_probe());
         let step_end = Instant::now();
+        if r.errors > 0 {
+            eprintln!(
+                "bench: growth step errors by kind: {:?}, leader now {:?}",
+                r.error_kinds,
+                env.leader()
+            );
+        }
         let max_lag = sampler.stop();
         let lag_ms = catch_up(&urls, step_end);
         written += n;
