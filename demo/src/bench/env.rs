@@ -11,6 +11,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use kv_contract::headers;
 use kv_harness::{
     self as harness, build_node_binary, free_ports, node_binary, Cluster, ClusterOptions,
 };
@@ -368,8 +369,11 @@ impl Env {
                         .await
                         .map_err(|e| e.to_string())?;
                     let _ = r.body().await;
-                    let node = r.headers().get("x-kv-node").map(|v| v.as_bytes().to_vec());
-                    let forwarded = r.headers().contains_key("x-kv-forwarded-to");
+                    let node = r
+                        .headers()
+                        .get(headers::NODE)
+                        .map(|v| v.as_bytes().to_vec());
+                    let forwarded = r.headers().contains_key(headers::FORWARDED_TO);
                     if r.status() != 200 || node.as_deref() != Some(leader.as_bytes()) || forwarded
                     {
                         return Err(format!(

@@ -19,6 +19,7 @@ use awc::error::SendRequestError;
 use bytes::Bytes;
 use clap::ValueEnum;
 use hdrhistogram::Histogram;
+use kv_contract::{Consistency, ErrorBody, PutBody};
 use smart_client::{ReadConsistency, SmartClient};
 
 use super::env::{CpuProbe, CpuSample};
@@ -95,14 +96,6 @@ pub fn value() -> String {
     "v".repeat(VALUE_BYTES)
 }
 
-fn consistency_query(c: ReadConsistency) -> &'static str {
-    match c {
-        ReadConsistency::Linearizable => "linearizable",
-        ReadConsistency::Lease => "lease",
-        ReadConsistency::Eventual => "eventual",
-    }
-}
-
 /// Where a path's requests go.
 #[derive(Clone, Debug)]
 pub enum Route {
@@ -168,9 +161,11 @@ impl Sender {
             },
             Route::Http { base } => {
                 let client = http_client();
-                let body = serde_json::to_vec(&serde_json::json!({ "value": value() }))
-                    .expect("serialize value")
-                    .into();
+                let body = serde_json::to_vec(&PutBody {
+                    value: value().into(),
+                })
+                .expect("serialize value")
+                .into();
                 Sender::Http { client, base, body }
             }
         }
@@ -198,10 +193,7 @@ impl Sender {
                     }
                     Op::Read(key, c) => {
                         client
-                            .get(format!(
-                                "{base}/kv/{key}?consistency={}",
-                                consistency_query(c)
-                            ))
+                            .get(format!("{base}/kv/{key}{}", Consistency::from(c).query()))
                             .send()
                             .await
                     }
@@ -328,10 +320,10 @@ fn smart_error(e: smart_client::Error) -> String {
         .join(" ")
 }
 
-/// The `error` code of a JSON error body.
+/// The `error` code of a JSON error body (etcd's gateway sends one too).
 fn error_code(body: &[u8]) -> Option<String> {
-    let v: serde_json::Value = serde_json::from_slice(body).ok()?;
-    v.get("error")?.as_str().map(str::to_owned)
+    let body: ErrorBody = serde_json::from_slice(body).ok()?;
+    (!body.error.is_empty()).then_some(body.error)
 }
 
 /// What one cell is.
