@@ -630,14 +630,13 @@ async fn run(args: &DemoArgs, binary: Option<PathBuf>, out: Out) -> Outcome {
                     &out,
                     format!("restarted n{id} (pid {pid}), same ports and data"),
                 );
-                let url = format!("{}/topology", c.api_url(id));
+                let url = c.api_url(id);
                 let (tx, rx) = tokio::sync::oneshot::channel();
                 // Blocking HTTP polls on a pool thread; it spawns no process.
                 tokio::task::spawn_blocking(move || {
                     let follower = harness::wait_until(Duration::from_secs(15), || {
-                        let (_, v) = Cluster::get_json(&url)?;
-                        let (me, leader) = (v["node_id"].as_u64()?, v["leader_id"].as_u64()?);
-                        (me != leader).then_some(())
+                        let t = harness::topology_at(&url)?;
+                        (t.leader_id.is_some() && !t.is_leader()).then_some(())
                     });
                     let _ = tx.send(follower.is_some());
                 });

@@ -8,6 +8,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use common::{call, get, put};
+use kv_contract::Role;
 use kv_harness::{wait_until, Cluster, ClusterOptions};
 
 #[test]
@@ -99,23 +100,26 @@ fn health_checks_on_both_ports_and_topology() {
             }
         }
         let topo = cluster.topology(id).expect("topology");
-        assert_eq!(topo["node_id"], id);
-        assert_eq!(topo["leader_id"], leader);
-        let members = topo["members"].as_array().expect("members");
-        assert_eq!(members.len(), 3);
-        for m in members {
-            let mid = m["id"].as_u64().expect("id") as u32;
-            let want = if mid == leader { "leader" } else { "follower" };
-            assert_eq!(m["role"], want);
-            assert_eq!(m["api_url"], cluster.api_url(mid));
-            assert_eq!(m["health_url"], cluster.node(mid).health_url());
+        assert_eq!(topo.node_id, id);
+        assert_eq!(topo.leader_id, Some(leader));
+        assert_eq!(topo.members.len(), 3);
+        for m in &topo.members {
+            let mid = m.id;
+            let want = if mid == leader {
+                Role::Leader
+            } else {
+                Role::Follower
+            };
+            assert_eq!(m.role, want);
+            assert_eq!(m.api_url, Some(cluster.api_url(mid)));
+            assert_eq!(m.health_url, Some(cluster.node(mid).health_url()));
             assert_eq!(
-                m["raft_addr"],
-                format!("127.0.0.1:{}", cluster.node(mid).raft_port)
+                m.raft_addr,
+                Some(format!("127.0.0.1:{}", cluster.node(mid).raft_port))
             );
-            assert_eq!(m["labels"]["zone"], format!("z{mid}"));
+            assert_eq!(m.labels.get("zone"), Some(&format!("z{mid}")));
         }
-        assert!(topo["term"].as_u64().expect("term") >= 1);
+        assert!(topo.term >= 1);
     }
 }
 

@@ -86,13 +86,12 @@ impl Writers {
 
 /// A node's own applied index, from its `/topology`.
 fn applied(cluster: &Cluster, id: u32) -> Option<u64> {
-    let topo = cluster.topology(id)?;
-    topo["members"].as_array()?.iter().find(|m| m["id"] == id)?["applied_index"].as_u64()
+    cluster.topology(id)?.own_applied_index()
 }
 
 /// The leader's commit index, from its `/topology`.
 fn commit_index(cluster: &Cluster, leader: u32) -> Option<u64> {
-    cluster.topology(leader)?["commit_index"].as_u64()
+    cluster.topology(leader)?.commit_index
 }
 
 /// Wait until every node in `ids` has applied at least `target`.

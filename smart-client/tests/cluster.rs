@@ -379,11 +379,9 @@ async fn idle_client_follows_a_new_leader() {
         }
         if cluster_saw.is_none()
             && survivors.iter().any(|&s| {
-                cluster.topology(s).is_some_and(|t| {
-                    t["leader_id"]
-                        .as_u64()
-                        .is_some_and(|l| l != u64::from(leader))
-                })
+                cluster
+                    .topology(s)
+                    .is_some_and(|t| t.leader_id.is_some_and(|l| l != leader))
             })
         {
             cluster_saw = Some(Instant::now());

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use kv_contract::headers;
+use kv_contract::{headers, ValueAnswer};
 use kv_harness::{
     self as harness, build_node_binary, free_ports, node_binary, Cluster, ClusterOptions,
 };
@@ -114,22 +114,22 @@ impl Env {
             });
         }
         let seed = urls[0].trim_end_matches('/');
-        let (_, topo) = Cluster::get_json(&format!("{seed}/topology"))
-            .ok_or_else(|| format!("{seed}/topology did not answer"))?;
+        let topo =
+            harness::topology_at(seed).ok_or_else(|| format!("{seed}/topology did not answer"))?;
         let mut api = BTreeMap::new();
         let mut health_ports = BTreeMap::new();
-        for m in topo["members"].as_array().into_iter().flatten() {
-            let (Some(id), Some(url)) = (m["id"].as_u64(), m["api_url"].as_str()) else {
+        for m in &topo.members {
+            let Some(url) = &m.api_url else {
                 continue;
             };
-            let id = u32::try_from(id).map_err(|e| e.to_string())?;
-            api.insert(id, url.trim_end_matches('/').to_owned());
-            if let Some(port) = m["health_url"]
-                .as_str()
+            api.insert(m.id, url.trim_end_matches('/').to_owned());
+            if let Some(port) = m
+                .health_url
+                .as_deref()
                 .and_then(|u| u.rsplit(':').next())
                 .and_then(|p| p.trim_end_matches('/').parse().ok())
             {
-                health_ports.insert(id, port);
+                health_ports.insert(m.id, port);
             }
         }
         if api.is_empty() {
@@ -164,27 +164,18 @@ impl Env {
         format!("{} nodes, {origin}{proxy}{etcd}", self.api.len())
     }
 
-    /// The leader: a node whose own `/topology` names itself, in the highest
-    /// term, named by at least one other node too (waits up to 30 s).
+    /// The leader every node that answers agrees on ([`harness::agreed_leader`];
+    /// a node that is down does not count), waiting up to 30 s.
     pub fn leader(&self) -> Result<u32, String> {
-        let urls: Vec<(u32, String)> = self.api.iter().map(|(i, u)| (*i, u.clone())).collect();
         kv_harness::wait_until(Duration::from_secs(30), || {
-            let views: Vec<(u32, u64, Option<u32>)> = urls
-                .iter()
-                .filter_map(|(id, url)| {
-                    let (_, t) = Cluster::get_json(&format!("{url}/topology"))?;
-                    let leader = t["leader_id"].as_u64().and_then(|l| u32::try_from(l).ok());
-                    Some((*id, t["term"].as_u64().unwrap_or(0), leader))
-                })
+            let views: Vec<_> = self
+                .api
+                .values()
+                .filter_map(|u| harness::topology_at(u))
                 .collect();
-            let (id, _, _) = views
-                .iter()
-                .filter(|(id, _, l)| *l == Some(*id))
-                .max_by_key(|(_, term, _)| *term)?;
-            let named = views.iter().filter(|(_, _, l)| *l == Some(*id)).count();
-            (named >= 2.min(views.len())).then_some(*id)
+            harness::agreed_leader(&views)
         })
-        .ok_or_else(|| "no leader within 30 s".to_string())
+        .ok_or_else(|| "no agreed leader within 30 s".to_string())
     }
 
     /// The route of one path, for the current leader.
@@ -412,7 +403,7 @@ impl Env {
         kv_harness::wait_until(Duration::from_secs(30), || {
             urls.iter()
                 .all(|u| {
-                    Cluster::get_json(&format!("{u}/kv/{last}?consistency=eventual"))
+                    harness::get_json::<ValueAnswer>(&format!("{u}/kv/{last}?consistency=eventual"))
                         .is_some_and(|(s, _)| s == 200)
                 })
                 .then_some(())
