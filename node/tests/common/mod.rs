@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use kv_contract::PostBody;
 use serde_json::Value;
 
 /// A parsed answer: status, lower-cased headers, JSON body (Null if not JSON).
@@ -63,12 +64,17 @@ pub fn try_call(method: &str, url: &str, body: Option<&str>) -> Result<Answer, S
     })
 }
 
+/// The `POST /kv` body writing `value` to `key`.
+pub fn post_body(key: &str, value: &str) -> String {
+    let body = PostBody {
+        key: key.into(),
+        value: value.into(),
+    };
+    serde_json::to_string(&body).expect("encode")
+}
+
 pub fn put(base: &str, key: &str, value: &str) -> Answer {
-    call(
-        "POST",
-        &format!("{base}/kv"),
-        Some(&serde_json::json!({ "key": key, "value": value }).to_string()),
-    )
+    call("POST", &format!("{base}/kv"), Some(&post_body(key, value)))
 }
 
 pub fn get(base: &str, key: &str, consistency: &str) -> Answer {
@@ -82,7 +88,7 @@ pub fn get(base: &str, key: &str, consistency: &str) -> Answer {
 /// Write like a client would: retry 5xx and transport errors (elections happen)
 /// until `deadline`; panics if the write was never acknowledged.
 pub fn put_acked(base: &str, key: &str, value: &str, deadline: Duration) -> Answer {
-    let body = serde_json::json!({ "key": key, "value": value }).to_string();
+    let body = post_body(key, value);
     let until = std::time::Instant::now() + deadline;
     loop {
         match try_call("POST", &format!("{base}/kv"), Some(&body)) {
