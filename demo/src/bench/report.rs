@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::failover::{outcome, rate_between, WriteRecord};
+use super::failover_writes::{outcome, rate_between, WriteRecord};
 use super::load::{CellResult, Workload};
 use super::{BenchArgs, PathKind};
 
