@@ -5,63 +5,28 @@
 //! Cluster processes are spawned and restarted from the thread that calls
 //! [`Env::start`] (the main thread): the harness ties each child's life to
 //! its spawning thread (`PR_SET_PDEATHSIG`).
+//!
+//! [`haproxy`] starts HAProxy in front of the cluster, [`cpu`] accounts CPU
+//! and memory of every process.
+
+mod cpu;
+mod haproxy;
+pub(super) mod tempfile_dir;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use kv_contract::{headers, ValueAnswer};
-use kv_harness::{
-    self as harness, build_node_binary, free_ports, node_binary, Cluster, ClusterOptions,
-};
+use kv_contract::ValueAnswer;
+use kv_harness::{self as harness, build_node_binary, node_binary, Cluster, ClusterOptions};
 use smart_client::SmartClient;
+
+pub use cpu::{rss_mb, CpuProbe, CpuSample};
 
 use super::etcd::{EtcdCluster, EtcdOptions};
 use super::load::{self, Route};
 use super::PathKind;
-
-/// HAProxy child process; killed when dropped.
-struct Haproxy {
-    child: Child,
-    port: u16,
-    _dir: tempfile_dir::Dir,
-}
-
-impl Drop for Haproxy {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A scratch directory removed on drop (the demo has no `tempfile`).
-pub(super) mod tempfile_dir {
-    use std::path::{Path, PathBuf};
-
-    pub struct Dir(PathBuf);
-
-    impl Dir {
-        pub fn new(prefix: &str) -> std::io::Result<Self> {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.subsec_nanos());
-            let p = std::env::temp_dir().join(format!("{prefix}-{}-{nanos}", std::process::id()));
-            std::fs::create_dir_all(&p)?;
-            Ok(Self(p))
-        }
-
-        pub fn path(&self) -> &Path {
-            &self.0
-        }
-    }
-
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
-}
+use haproxy::Haproxy;
 
 /// Cluster, proxy and the figures needed to route to them.
 pub struct Env {
@@ -251,142 +216,6 @@ impl Env {
         })
     }
 
-    /// CPU seconds per second the nodes, and the etcd members, burn with no
-    /// client traffic (over `window`).
-    pub fn idle_node_cpu(&self, window: Duration) -> (Option<f64>, Option<f64>) {
-        let probe = self.cpu_probe();
-        let etcd = self.etcd.as_ref().map(EtcdCluster::cpu_probe);
-        let before = (probe.sample(), etcd.as_ref().map(CpuProbe::sample));
-        std::thread::sleep(window);
-        let per_s = |c: f64| c / window.as_secs_f64();
-        let nodes = probe.sample().since(&before.0).nodes.map(per_s);
-        let etcd = etcd
-            .zip(before.1)
-            .and_then(|(p, b)| p.sample().since(&b).nodes.map(per_s));
-        (nodes, etcd)
-    }
-
-    /// CPU accounting of a cell on `path`: on `etcd` the etcd members count
-    /// as the nodes (and there is no proxy).
-    pub fn cpu_probe_for(&self, path: PathKind) -> CpuProbe {
-        match (path, &self.etcd) {
-            (PathKind::Etcd, Some(e)) => e.cpu_probe(),
-            _ => self.cpu_probe(),
-        }
-    }
-
-    /// CPU accounting of the node and proxy processes (and this one).
-    pub fn cpu_probe(&self) -> CpuProbe {
-        CpuProbe {
-            nodes: self.cluster.as_ref().map(|c| {
-                c.ids()
-                    .into_iter()
-                    .filter_map(|id| c.node(id).pid())
-                    .collect()
-            }),
-            proxy: self.haproxy.as_ref().map(|h| h.child.id()),
-        }
-    }
-
-    /// Starts HAProxy with `config/haproxy.cfg`, ports rewritten for this
-    /// cluster, and waits until its writes land on the leader.
-    pub fn start_haproxy(&mut self) -> Result<(), String> {
-        let bin = harness::haproxy_binary().ok_or(
-            "haproxy not found in /usr/sbin, /usr/bin, /usr/local/sbin \
-             (install it with `apt-get install -y haproxy`)",
-        )?;
-        let port = free_ports(1)[0];
-        let cfg = self.haproxy_config(port)?;
-        let dir = tempfile_dir::Dir::new("kv-bench-haproxy").map_err(|e| e.to_string())?;
-        let cfg_path = dir.path().join("haproxy.cfg");
-        std::fs::write(&cfg_path, cfg).map_err(|e| e.to_string())?;
-        let child = Command::new(&bin)
-            .arg("-db")
-            .arg("-f")
-            .arg(&cfg_path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
-        self.haproxy = Some(Haproxy {
-            child,
-            port,
-            _dir: dir,
-        });
-        self.settle_haproxy()
-    }
-
-    /// The project's haproxy.cfg with node N's ports replaced by the cluster's.
-    fn haproxy_config(&self, frontend_port: u16) -> Result<String, String> {
-        let mut nodes = Vec::new();
-        for (id, url) in &self.api {
-            let api_port = url
-                .rsplit(':')
-                .next()
-                .and_then(|p| p.trim_end_matches('/').parse().ok())
-                .ok_or_else(|| format!("no port in {url}"))?;
-            let health = *self
-                .health_ports
-                .get(id)
-                .ok_or_else(|| format!("no health port known for node {id}"))?;
-            nodes.push((*id, api_port, health));
-        }
-        harness::haproxy_config(frontend_port, &nodes)
-    }
-
-    /// Waits until six writes in a row through HAProxy are answered by the
-    /// leader itself (HAProxy starts with every server up and marks the
-    /// followers down after its first failed `/primary` checks).
-    fn settle_haproxy(&self) -> Result<(), String> {
-        let Some(h) = &self.haproxy else {
-            return Ok(());
-        };
-        let front = format!("http://127.0.0.1:{}", h.port);
-        let until = Instant::now() + Duration::from_secs(20);
-        let mut why = String::from("not tried");
-        while Instant::now() < until {
-            let leader = self.leader()?.to_string();
-            let front = front.clone();
-            let outcome = run_local(move || async move {
-                let client = awc::Client::builder()
-                    .timeout(Duration::from_secs(2))
-                    .finish();
-                for _ in 0..6 {
-                    let mut r = client
-                        .put(format!("{front}/kv/settle"))
-                        .insert_header(("content-type", "application/json"))
-                        .send_body(r#"{"value":"x"}"#)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    let _ = r.body().await;
-                    let node = r
-                        .headers()
-                        .get(headers::NODE)
-                        .map(|v| v.as_bytes().to_vec());
-                    let forwarded = r.headers().contains_key(headers::FORWARDED_TO);
-                    if r.status() != 200 || node.as_deref() != Some(leader.as_bytes()) || forwarded
-                    {
-                        return Err(format!(
-                            "HTTP {} from node {:?} (leader {leader}, forwarded {forwarded})",
-                            r.status(),
-                            node.as_deref().map(String::from_utf8_lossy)
-                        ));
-                    }
-                }
-                Ok(())
-            });
-            match outcome {
-                Ok(()) => return Ok(()),
-                Err(e) => why = e,
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        Err(format!(
-            "writes through HAProxy never settled on the leader within 20 s (last: {why})"
-        ))
-    }
-
     /// Writes the read keys on the leader and waits until every node serves
     /// the last of them with `eventual` consistency.
     pub fn preload(&self, n: usize) -> Result<(), String> {
@@ -451,82 +280,4 @@ where
     std::thread::spawn(move || actix_rt::System::new().block_on(make()))
         .join()
         .expect("bench helper thread panicked")
-}
-
-/// PIDs whose CPU time a cell accounts for.
-#[derive(Clone, Debug)]
-pub struct CpuProbe {
-    /// Node processes (`None` for an external cluster).
-    nodes: Option<Vec<u32>>,
-    /// HAProxy.
-    proxy: Option<u32>,
-}
-
-/// Cumulative CPU seconds (user + system) at one instant.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct CpuSample {
-    /// Sum over the node processes.
-    pub nodes: Option<f64>,
-    /// HAProxy.
-    pub proxy: Option<f64>,
-    /// This process: the load generator and, on the `smart` path, the
-    /// smart client's I/O thread.
-    pub client: f64,
-}
-
-impl CpuProbe {
-    /// Probe of `nodes` (`None`: not known) and `proxy`.
-    pub fn new(nodes: Option<Vec<u32>>, proxy: Option<u32>) -> Self {
-        Self { nodes, proxy }
-    }
-
-    /// Reads every process's CPU time now.
-    pub fn sample(&self) -> CpuSample {
-        CpuSample {
-            nodes: self
-                .nodes
-                .as_ref()
-                .map(|pids| pids.iter().filter_map(|p| proc_cpu(&p.to_string())).sum()),
-            proxy: self.proxy.and_then(|p| proc_cpu(&p.to_string())),
-            client: proc_cpu("self").unwrap_or(0.0),
-        }
-    }
-}
-
-impl CpuSample {
-    /// CPU seconds spent between `earlier` and `self`.
-    pub fn since(&self, earlier: &CpuSample) -> CpuSample {
-        let d = |a: Option<f64>, b: Option<f64>| Some(a? - b?);
-        CpuSample {
-            nodes: d(self.nodes, earlier.nodes),
-            proxy: d(self.proxy, earlier.proxy),
-            client: self.client - earlier.client,
-        }
-    }
-}
-
-/// utime + stime of `/proc/<pid>/stat`, in seconds.
-fn proc_cpu(pid: &str) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) may contain spaces: count after its ')'.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // Fields 14 and 15 of the file; `rest` starts at field 3.
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    (hz > 0).then(|| ticks as f64 / hz as f64)
-}
-
-/// Resident set size of process `pid` in MB (`VmRSS` of `/proc/<pid>/status`).
-pub fn rss_mb(pid: u32) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kb: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()?;
-    Some(kb / 1024.0)
 }
