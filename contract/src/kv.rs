@@ -43,16 +43,6 @@ impl Consistency {
         }
     }
 
-    /// The query-string spelling.
-    #[must_use]
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Linearizable => "linearizable",
-            Self::Lease => "lease",
-            Self::Eventual => "eventual",
-        }
-    }
-
     /// `?consistency=<spelling>`, to append to a `/kv/{key}` path.
     #[must_use]
     pub fn query(self) -> &'static str {
@@ -150,17 +140,14 @@ mod tests {
 
     #[test]
     fn consistency_spellings() {
-        for c in [
-            Consistency::Linearizable,
-            Consistency::Lease,
-            Consistency::Eventual,
+        for (c, text) in [
+            (Consistency::Linearizable, "linearizable"),
+            (Consistency::Lease, "lease"),
+            (Consistency::Eventual, "eventual"),
         ] {
-            assert_eq!(Consistency::parse(c.as_str()), Some(c));
-            assert_eq!(c.query(), format!("?{CONSISTENCY_PARAM}={}", c.as_str()));
-            assert_eq!(
-                serde_json::to_string(&c).unwrap(),
-                format!("\"{}\"", c.as_str())
-            );
+            assert_eq!(Consistency::parse(text), Some(c));
+            assert_eq!(c.query(), format!("?{CONSISTENCY_PARAM}={text}"));
+            assert_eq!(serde_json::to_string(&c).unwrap(), format!("\"{text}\""));
         }
         assert_eq!(Consistency::parse("lease"), Some(Consistency::Lease));
         assert_eq!(Consistency::parse("strong"), None);

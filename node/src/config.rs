@@ -170,8 +170,6 @@ pub struct Overrides {
 /// Everything a node needs to start, validated.
 #[derive(Clone, Debug)]
 pub struct NodeConfig {
-    /// The file this came from.
-    pub path: PathBuf,
     /// The `[node]` section with overrides applied.
     pub settings: NodeSettings,
     /// `cluster.node_id`.
@@ -305,7 +303,6 @@ impl NodeConfig {
             )));
         }
         Ok(Self {
-            path: path.to_path_buf(),
             settings,
             node_id,
             raft_addr,

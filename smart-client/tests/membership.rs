@@ -237,54 +237,6 @@ async fn grow_to_five_voters_and_route_to_them() {
     );
 }
 
-#[test]
-fn admin_endpoints_need_the_token_when_one_is_configured() {
-    let cluster = Cluster::start(ClusterOptions {
-        node_extra: vec!["admin_token = \"s3cret\"".into()],
-        ..ClusterOptions::default()
-    });
-    // Registration (POST /internal/members) uses the token too, so a leader
-    // with every URL published shows it works.
-    let leader = cluster.wait_for_leader(Duration::from_secs(30));
-    let follower = *cluster
-        .ids()
-        .iter()
-        .find(|i| **i != leader)
-        .expect("follower");
-    for base in [cluster.api_url(leader), cluster.api_url(follower)] {
-        for path in ["/admin/promote", "/admin/remove", "/internal/members"] {
-            let (status, body) = post(&format!("{base}{path}"), r#"{"node_id":4}"#, None);
-            assert_eq!(
-                (status, body["error"].as_str()),
-                (401, Some("unauthorized")),
-                "{path}"
-            );
-            let (status, body) = post(&format!("{base}{path}"), r#"{"node_id":4}"#, Some("wrong"));
-            assert_eq!(
-                (status, body["error"].as_str()),
-                (401, Some("unauthorized")),
-                "{path}"
-            );
-        }
-        let (status, body) = post(
-            &format!("{base}/admin/promote"),
-            r#"{"node_id":3}"#,
-            Some("s3cret"),
-        );
-        assert_eq!(status, 200, "{body}");
-        let (status, body) = post(
-            &format!("{base}/admin/promote"),
-            r#"{"node_id":9}"#,
-            Some("s3cret"),
-        );
-        assert_eq!(
-            (status, body["error"].as_str()),
-            (409, Some("unknown_node")),
-            "{body}"
-        );
-    }
-}
-
 /// Known d-engine 0.2.4 bug, reproduced here: when a learner (5) joins after
 /// the leader took a snapshot, and another learner (4) joined before it,
 /// node 5's commit handler fails to apply the promotion

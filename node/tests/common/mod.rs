@@ -34,9 +34,27 @@ pub fn call(method: &str, url: &str, body: Option<&str>) -> Answer {
 
 /// Send a request; transport errors are returned.
 pub fn try_call(method: &str, url: &str, body: Option<&str>) -> Result<Answer, String> {
-    let req = agent()
+    try_call_as(method, url, body, None)
+}
+
+/// Send a request with `Authorization: Bearer <token>` (admin endpoints);
+/// panics only on transport errors.
+pub fn call_as(method: &str, url: &str, body: Option<&str>, token: Option<&str>) -> Answer {
+    try_call_as(method, url, body, token).unwrap_or_else(|e| panic!("{method} {url}: {e}"))
+}
+
+fn try_call_as(
+    method: &str,
+    url: &str,
+    body: Option<&str>,
+    token: Option<&str>,
+) -> Result<Answer, String> {
+    let mut req = agent()
         .request(method, url)
         .set("Content-Type", "application/json");
+    if let Some(t) = token {
+        req = req.set("Authorization", &format!("Bearer {t}"));
+    }
     let res = match body {
         Some(b) => req.send_string(b),
         None => req.call(),
