@@ -1,24 +1,26 @@
 //! The failover demo: client-side failover, live, in one command.
 //!
-//! The script, one step each (`run` calls them in order):
+//! The script, one function per step (`run` calls them in order):
 //!
-//! 1. [`setup`]: start a local 3-node cluster of real `kv-node` processes
-//!    (or take the `--cluster` seeds), wait for its leader, connect two
-//!    smart clients (one writes, one reads);
-//! 2. [`script`]: start the mixed workload ([`workload`]), then observe what
-//!    the client sees, SIGKILL the leader after `--kill-after-secs`, restart
-//!    it `--restart-after-secs` later and watch it rejoin, while [`view`]
-//!    shows the client's leader, each node's role and share of reads,
-//!    rates, latency and the [`timeline`] of what happened;
-//! 3. [`report`]: at `--duration-secs` stop the workload, read every
-//!    acknowledged write back linearizably and print a [`summary`].
+//! 1. start a local 3-node cluster of real `kv-node` processes, or take the
+//!    `--cluster` seeds ([`setup`]);
+//! 2. wait until the nodes agree on a leader ([`setup`]);
+//! 3. connect two smart clients, one that writes and one that reads ([`setup`]);
+//! 4. start the mixed [`workload`] ([`script`]);
+//! 5. until `--duration-secs`: observe what the client sees, SIGKILL the
+//!    leader after `--kill-after-secs`, restart it `--restart-after-secs`
+//!    later and watch it rejoin, while [`view`] shows the client's leader,
+//!    each node's role and share of reads, rates, latency and the
+//!    [`timeline`] of what happened ([`script`]);
+//! 6. stop the workload, read every acknowledged write back linearizably
+//!    and print a [`summary`] ([`finish`]).
 //!
 //! Process handling: nodes are spawned and restarted only from the main
 //! thread (the harness ties each child's `PR_SET_PDEATHSIG` to the thread
 //! that spawned it), the `Cluster` kills every child when dropped, and
 //! SIGINT/SIGTERM stop the workload, drop the cluster and exit with 130.
 
-mod report;
+mod finish;
 mod script;
 mod setup;
 mod summary;

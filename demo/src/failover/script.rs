@@ -1,7 +1,7 @@
 //! The running script, once the cluster and the clients are up: start the
 //! workload, then every [`POLL`] observe what the client sees (leader
 //! changes, writes getting through again), kill the leader, restart it and
-//! watch it rejoin; every [`FRAME`] redraw the view. [`super::report`]
+//! watch it rejoin; every [`FRAME`] redraw the view. [`super::finish`]
 //! ends it.
 
 use std::sync::Arc;
@@ -286,7 +286,10 @@ impl<'a> Script<'a> {
                     self.rejoin_probe = None;
                     self.tl.event(
                         &self.out,
-                        format!("n{id} did not report a leader within 15 s"),
+                        format!(
+                            "n{id} did not report a leader within {} s",
+                            REJOIN_DEADLINE.as_secs()
+                        ),
                     );
                 }
                 Err(oneshot::error::TryRecvError::Empty) => {}
