@@ -9,9 +9,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use kv_contract::{Role, Topology};
 
+use crate::agreement;
 use crate::binary::node_binary_or_build;
+use crate::http::topology_at;
 use crate::process::{die_with_parent, free_ports, signal, wait_until};
 
 /// Knobs for a harness cluster.
@@ -352,48 +354,26 @@ impl Cluster {
         self.spawn(id);
     }
 
-    /// GET `url` and parse JSON (any status); `None` on transport errors.
-    pub fn get_json(url: &str) -> Option<(u16, Value)> {
-        let agent = ureq::AgentBuilder::new()
-            .timeout(Duration::from_secs(2))
-            .build();
-        match agent.get(url).call() {
-            Ok(r) => {
-                let status = r.status();
-                r.into_json().ok().map(|v| (status, v))
-            }
-            Err(ureq::Error::Status(status, r)) => r.into_json().ok().map(|v| (status, v)),
-            Err(_) => None,
-        }
-    }
-
     /// `/topology` of node `id`, if it answers.
-    pub fn topology(&self, id: u32) -> Option<Value> {
-        Self::get_json(&format!("{}/topology", self.api_url(id))).map(|(_, v)| v)
+    pub fn topology(&self, id: u32) -> Option<Topology> {
+        topology_at(&self.api_url(id))
     }
 
-    /// Leader that every node in `ids` reports, if they agree and list each other with published URLs.
+    /// `/topology` of every node in `ids`, if all of them answer.
+    pub fn topologies(&self, ids: &[u32]) -> Option<Vec<Topology>> {
+        ids.iter().map(|id| self.topology(*id)).collect()
+    }
+
+    /// Leader that every node in `ids` reports, if they agree and list each
+    /// other with published URLs (see [`agreement::agreed_leader`]).
     pub fn agreed_leader(&self, ids: &[u32]) -> Option<u32> {
-        let mut agreed = None;
-        for id in ids {
-            let topo = self.topology(*id)?;
-            let leader = topo["leader_id"].as_u64()? as u32;
-            let members = topo["members"].as_array()?;
-            // Every node in `ids` (and the leader) must be listed with its URL published.
-            let published = |want: u32| {
-                members
-                    .iter()
-                    .any(|m| m["id"] == want && m["api_url"].is_string())
-            };
-            if !published(leader)
-                || !ids.iter().all(|i| published(*i))
-                || agreed.is_some_and(|a| a != leader)
-            {
-                return None;
-            }
-            agreed = Some(leader);
-        }
-        agreed
+        agreement::agreed_leader(&self.topologies(ids)?)
+    }
+
+    /// Role every node in `observers` gives member `id`, if they agree and
+    /// list it with its URL published (see [`agreement::agreed_role`]).
+    pub fn agreed_role(&self, observers: &[u32], id: u32) -> Option<Role> {
+        agreement::agreed_role(&self.topologies(observers)?, id)
     }
 
     /// Wait until every live node agrees on a leader; panics after `deadline`.

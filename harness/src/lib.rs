@@ -14,16 +14,25 @@
 //! do not depend on the caller's runtime. From async code, wrap long waits in
 //! `spawn_blocking`.
 //!
-//! Modules: [`cluster`] (the nodes and their lifecycle), [`process`] (ports,
-//! signals, waits), [`binary`] (finding or building `kv-node`), [`haproxy`]
-//! (a real HAProxy in front of a cluster).
+//! Modules: [`cluster`] (the nodes and their lifecycle), [`acks`] (the log
+//! of acknowledged writes and the check that they read back), [`agreement`]
+//! (what the nodes' `/topology` documents agree on: the leader, a member's
+//! role), [`http`] (blocking GETs, typed with the `kv-contract` wire types),
+//! [`process`] (ports, signals, waits), [`binary`] (finding or building
+//! `kv-node`), [`haproxy`] (a real HAProxy in front of a cluster).
 
+pub mod acks;
+pub mod agreement;
 pub mod binary;
 pub mod cluster;
 pub mod haproxy;
+pub mod http;
 pub mod process;
 
+pub use acks::{missing_on, Ack, AckLog};
+pub use agreement::{agreed_leader, agreed_role};
 pub use binary::{build_node_binary, node_binary, node_binary_or_build};
 pub use cluster::{Cluster, ClusterOptions, NodeProc};
 pub use haproxy::{haproxy_binary, haproxy_config};
+pub use http::{get_json, topology_at};
 pub use process::{die_with_parent, free_ports, wait_until};

@@ -1,5 +1,5 @@
 //! The cluster-view actor: owns this node's picture of the cluster and
-//! publishes it as an immutable [`Topology`] snapshot on a watch channel.
+//! publishes it as an immutable [`NodeView`] snapshot on a watch channel.
 //!
 //! It is fed by events, not by request handlers: d-engine's
 //! `leader_change_notifier()` and `watch_membership()` streams, plus reads of the
@@ -13,11 +13,12 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use d_engine::{EmbeddedEngine, LeaderInfo, MembershipSnapshot};
+use kv_contract::{Role, Topology};
 use tokio::sync::watch;
 use tokio_stream::wrappers::WatchStream;
 
 use crate::registry::{self, MemberRecord};
-use crate::topology::{self, Topology, ViewInputs};
+use crate::topology::{self, NodeView, ViewInputs};
 
 /// Ask for an immediate re-read of the member registry (after a registration).
 #[derive(Message)]
@@ -62,7 +63,7 @@ pub struct ClusterView {
     reconciling: bool,
     /// HTTP client (one connection pool) for fetching the leader's `/topology`.
     http: awc::Client,
-    tx: watch::Sender<Arc<Topology>>,
+    tx: watch::Sender<Arc<NodeView>>,
 }
 
 impl ClusterView {
@@ -70,11 +71,14 @@ impl ClusterView {
     pub fn new(
         engine: Arc<EmbeddedEngine>,
         initial_raft_addrs: BTreeMap<u32, String>,
-    ) -> (Self, watch::Receiver<Arc<Topology>>) {
+    ) -> (Self, watch::Receiver<Arc<NodeView>>) {
         let node_id = engine.node_id();
-        let (tx, rx) = watch::channel(Arc::new(Topology {
-            node_id,
-            ..Topology::default()
+        let (tx, rx) = watch::channel(Arc::new(NodeView {
+            topology: Topology {
+                node_id,
+                ..Topology::default()
+            },
+            ..NodeView::default()
         }));
         let view = Self {
             node_id,
@@ -117,12 +121,12 @@ impl ClusterView {
         };
         let mut next = topology::build(&inputs, self.version);
         let current = self.tx.borrow().clone();
-        next.version = current.version;
+        next.topology.version = current.topology.version;
         if *current == next {
             return;
         }
         self.version += 1;
-        next.version = self.version;
+        next.topology.version = self.version;
         self.tx.send_replace(Arc::new(next));
     }
 
@@ -151,18 +155,17 @@ impl ClusterView {
         actix::spawn(async move {
             let fetched = async {
                 let mut resp = client.get(format!("{url}/topology")).send().await.ok()?;
-                let body: serde_json::Value = resp.json().limit(1 << 20).await.ok()?;
-                if body["node_id"].as_u64()? != u64::from(leader) {
+                let body: Topology = resp.json().limit(1 << 20).await.ok()?;
+                if body.node_id != leader {
                     return None;
                 }
                 let mut voters = BTreeSet::new();
                 let mut learners = BTreeSet::new();
-                for m in body["members"].as_array()? {
-                    let id = u32::try_from(m["id"].as_u64()?).ok()?;
-                    if m["role"] == "learner" {
-                        learners.insert(id);
+                for m in &body.members {
+                    if m.role == Role::Learner {
+                        learners.insert(m.id);
                     } else {
-                        voters.insert(id);
+                        voters.insert(m.id);
                     }
                 }
                 Some(LeaderMembership {

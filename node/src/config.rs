@@ -57,39 +57,9 @@ pub const SNAPSHOT_DEFAULTS: &[(&str, i64)] = &[
     ("max_bandwidth_mbps", 0),
 ];
 
-/// Read consistency a client may ask for with `?consistency=`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum Consistency {
-    /// Confirmed with a quorum: never stale.
-    Linearizable,
-    /// Served by the leader under its lease: never stale while clocks behave.
-    #[default]
-    Lease,
-    /// Served by whichever node receives it: may lag the leader.
-    Eventual,
-}
-
-impl Consistency {
-    /// Parse the query-string spelling; `None` for unknown values.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "linearizable" => Some(Self::Linearizable),
-            "lease" => Some(Self::Lease),
-            "eventual" => Some(Self::Eventual),
-            _ => None,
-        }
-    }
-
-    /// The spelling used in URLs and metrics.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Linearizable => "linearizable",
-            Self::Lease => "lease",
-            Self::Eventual => "eventual",
-        }
-    }
-}
+/// Read consistency a client may ask for with `?consistency=` (the wire
+/// contract's; `[node] default_consistency` uses the same spelling).
+pub use kv_contract::Consistency;
 
 /// The `[node]` section: this project's HTTP-side settings.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -200,8 +170,6 @@ pub struct Overrides {
 /// Everything a node needs to start, validated.
 #[derive(Clone, Debug)]
 pub struct NodeConfig {
-    /// The file this came from.
-    pub path: PathBuf,
     /// The `[node]` section with overrides applied.
     pub settings: NodeSettings,
     /// `cluster.node_id`.
@@ -335,7 +303,6 @@ impl NodeConfig {
             )));
         }
         Ok(Self {
-            path: path.to_path_buf(),
             settings,
             node_id,
             raft_addr,
@@ -474,17 +441,5 @@ db_root_dir = "./data/n2"
         let err = NodeConfig::from_toml(Path::new("x"), &not_member, &Overrides::default())
             .expect_err("node 7 is not in initial_cluster");
         assert!(err.to_string().contains("not listed"));
-    }
-
-    #[test]
-    fn consistency_parses_only_known_values() {
-        assert_eq!(Consistency::parse("lease"), Some(Consistency::Lease));
-        assert_eq!(
-            Consistency::parse("linearizable"),
-            Some(Consistency::Linearizable)
-        );
-        assert_eq!(Consistency::parse("eventual"), Some(Consistency::Eventual));
-        assert_eq!(Consistency::parse("strong"), None);
-        assert_eq!(Consistency::parse(""), None);
     }
 }

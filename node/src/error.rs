@@ -3,7 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use serde_json::json;
+use kv_contract::{ErrorBody, Outcome};
 
 /// Result alias for request handling.
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -134,12 +134,12 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut body = json!({ "error": self.code(), "message": self.to_string() });
+        let mut body = ErrorBody::new(self.code(), self.to_string());
         if let Self::NotLeader { leader_id } = self {
-            body["leader_id"] = json!(leader_id);
+            body.leader_id = Some(*leader_id);
         }
         if matches!(self, Self::Timeout(_)) {
-            body["outcome"] = json!("unknown");
+            body.outcome = Some(Outcome::Unknown);
         }
         let mut resp = HttpResponse::build(self.status_code());
         if matches!(self, Self::Unauthorized(_)) {

@@ -3,14 +3,14 @@
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse};
 use bytes::Bytes;
+use kv_contract::headers::{APPLIED_INDEX, FORWARDED_BY, FORWARDED_TO, INDEX};
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, Forwarder};
-use crate::telemetry::{H_APPLIED_INDEX, H_FORWARDED_BY, H_FORWARDED_TO, H_INDEX};
 
 /// Whether the request already came from another node (never forward twice).
 pub fn was_forwarded(req: &HttpRequest) -> bool {
-    req.headers().contains_key(H_FORWARDED_BY)
+    req.headers().contains_key(FORWARDED_BY)
 }
 
 /// Send `req` (with `body`) to the leader's API and relay its answer.
@@ -24,8 +24,8 @@ pub async fn to_leader(
     body: Bytes,
     kind: &'static str,
 ) -> ApiResult<HttpResponse> {
-    let topo = state.topology();
-    let leader = match topo.leader_id {
+    let view = state.topology();
+    let leader = match view.topology.leader_id {
         Some(l) if l != state.node_id => l,
         Some(_) => return Err(ApiError::NotLeader { leader_id: None }),
         None => return Err(ApiError::NoLeader),
@@ -35,7 +35,7 @@ pub async fn to_leader(
             leader_id: Some(leader),
         });
     }
-    let base = topo.leader_url().ok_or_else(|| {
+    let base = view.leader_url().ok_or_else(|| {
         ApiError::Unavailable(format!("leader {leader} has not published its address yet"))
     })?;
     let path = req
@@ -49,7 +49,7 @@ pub async fn to_leader(
         .timeout(std::time::Duration::from_millis(
             state.settings.forward_timeout_ms,
         ))
-        .insert_header((H_FORWARDED_BY, state.node_id.to_string()));
+        .insert_header((FORWARDED_BY, state.node_id.to_string()));
     if let Some(ct) = req.headers().get(header::CONTENT_TYPE) {
         out = out.insert_header((header::CONTENT_TYPE, ct.clone()));
     }
@@ -82,13 +82,13 @@ pub async fn to_leader(
         })?;
     metrics::counter!("kv_forwarded_total", "kind" => kind).increment(1);
     let mut builder = HttpResponse::build(resp.status());
-    for name in [header::CONTENT_TYPE.as_str(), H_INDEX, H_APPLIED_INDEX] {
+    for name in [header::CONTENT_TYPE.as_str(), INDEX, APPLIED_INDEX] {
         if let Some(value) = resp.headers().get(name) {
             builder.insert_header((name, value.clone()));
         }
     }
     builder.insert_header((
-        HeaderName::from_static(H_FORWARDED_TO),
+        HeaderName::from_static(FORWARDED_TO),
         HeaderValue::from(leader),
     ));
     Ok(builder.body(payload))

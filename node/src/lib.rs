@@ -6,12 +6,16 @@
 //! - [`config`] reads the node's TOML file (`[node]` here, the rest for d-engine);
 //! - [`engine`] starts d-engine with its file storage and classifies its errors;
 //! - the [`cluster_view`] actor turns d-engine's leader and membership events and
-//!   the member [`registry`] into a [`topology::Topology`] snapshot;
+//!   the member [`registry`] into a [`topology::NodeView`] snapshot, whose
+//!   `/topology` document is the wire contract's [`kv_contract::Topology`];
 //! - `routes` serve `/kv` (writes forwarded one hop to the leader by `forward`),
 //!   `/topology`, `/primary`, `/replica`, `/metrics`; request input is checked by
 //!   [`validate`] and every failure is one [`error::ApiError`];
 //! - [`progress`] tracks applied and commit indexes and replication lag;
 //! - [`server`] wires it together on caller-bound listeners with a shutdown future.
+//!
+//! Every JSON body and `x-kv-*` header name the node sends or reads is defined
+//! once, in the `kv-contract` crate (`contract/`), shared with the smart client.
 //!
 //! The `kv-harness` crate (`harness/`) starts real multi-node clusters of
 //! `kv-node` processes for the tests, the demo and the benchmark.
@@ -34,4 +38,4 @@ pub mod validate;
 pub use config::{Consistency, NodeConfig, NodeSettings, Overrides};
 pub use error::{ApiError, NodeError};
 pub use server::{init_tracing, run, serve, shutdown_signal, Listeners};
-pub use topology::{Member, Role, Topology};
+pub use topology::NodeView;

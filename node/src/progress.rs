@@ -19,7 +19,9 @@ use d_engine::{FileStateMachine, StateMachine};
 use dashmap::DashMap;
 use tokio::sync::watch;
 
-use crate::topology::Topology;
+use kv_contract::Topology;
+
+use crate::topology::NodeView;
 
 /// How often other members' progress is fetched.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(200);
@@ -114,25 +116,10 @@ impl Progress {
     }
 }
 
-/// What one member's `/topology` says about progress.
-#[derive(serde::Deserialize)]
-struct PeerView {
-    node_id: u32,
-    leader_id: Option<u32>,
-    commit_index: Option<u64>,
-    members: Vec<PeerMember>,
-}
-
-#[derive(serde::Deserialize)]
-struct PeerMember {
-    id: u32,
-    applied_index: Option<u64>,
-}
-
 /// Keep `progress` current until the task is dropped: sample the local commit
 /// index and fetch every other member's `/topology` each [`POLL_INTERVAL`].
 /// Runs on the actix system (awc's client is not `Send`).
-pub async fn run_poller(progress: Arc<Progress>, topology: watch::Receiver<Arc<Topology>>) {
+pub async fn run_poller(progress: Arc<Progress>, topology: watch::Receiver<Arc<NodeView>>) {
     let client = awc::Client::builder()
         .timeout(Duration::from_millis(500))
         .finish();
@@ -140,7 +127,8 @@ pub async fn run_poller(progress: Arc<Progress>, topology: watch::Receiver<Arc<T
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        let topo = topology.borrow().clone();
+        let snapshot = topology.borrow().clone();
+        let topo = &snapshot.topology;
         if topo.leader_id == Some(progress.node_id) {
             progress.record_commit(progress.applied());
         }
@@ -153,7 +141,7 @@ pub async fn run_poller(progress: Arc<Progress>, topology: watch::Receiver<Arc<T
                 let client = &client;
                 async move {
                     let mut resp = client.get(format!("{url}/topology")).send().await.ok()?;
-                    let view: PeerView = resp.json().limit(1 << 20).await.ok()?;
+                    let view: Topology = resp.json().limit(1 << 20).await.ok()?;
                     (view.node_id == id).then_some(view)
                 }
             });
@@ -162,16 +150,15 @@ pub async fn run_poller(progress: Arc<Progress>, topology: watch::Receiver<Arc<T
             .into_iter()
             .flatten()
         {
-            let own = view.members.iter().find(|m| m.id == view.node_id);
-            if let Some(applied) = own.and_then(|m| m.applied_index) {
+            if let Some(applied) = view.own_applied_index() {
                 progress.peers.insert(view.node_id, applied);
             }
-            if view.leader_id == Some(view.node_id) && topo.leader_id == Some(view.node_id) {
+            if view.is_leader() && topo.leader_id == Some(view.node_id) {
                 if let Some(commit) = view.commit_index {
                     progress.record_commit(commit);
                 }
             }
         }
-        progress.export_metrics(&topo);
+        progress.export_metrics(topo);
     }
 }

@@ -17,29 +17,16 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use d_engine::EmbeddedEngine;
-use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::topology::Topology;
+use crate::topology::NodeView;
 
 /// Prefix of registry keys in the state machine (0xFF keeps them out of the API's UTF-8 key space).
 pub const RECORD_PREFIX: &[u8] = b"\xffkv-node/member/";
 
-/// What one node publishes about itself.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MemberRecord {
-    /// Raft node id.
-    pub id: u32,
-    /// Base URL of the HTTP API.
-    pub api_url: String,
-    /// Base URL of the health-check listener.
-    pub health_url: String,
-    /// Raft (gRPC) address.
-    pub raft_addr: String,
-    /// Labels such as `zone`, for client-side tag sets.
-    #[serde(default)]
-    pub labels: BTreeMap<String, String>,
-}
+/// What one node publishes about itself (defined with the wire contract:
+/// it is also the body of `POST /internal/members`).
+pub use kv_contract::MemberRecord;
 
 /// The state-machine key holding node `id`'s record.
 pub fn record_key(id: u32) -> Bytes {
@@ -90,7 +77,7 @@ pub async fn write_record(engine: &EmbeddedEngine, rec: &MemberRecord) -> Result
 /// there is no leader or the leader's URL is not known yet.
 pub async fn run_registrar(
     engine: Arc<EmbeddedEngine>,
-    mut topology: watch::Receiver<Arc<Topology>>,
+    mut topology: watch::Receiver<Arc<NodeView>>,
     me: MemberRecord,
     admin_token: Option<String>,
 ) {
@@ -107,7 +94,7 @@ pub async fn run_registrar(
             let _ = tokio::time::timeout(Duration::from_secs(5), topology.changed()).await;
             continue;
         }
-        let outcome = match snapshot.leader_id {
+        let outcome = match snapshot.topology.leader_id {
             None => Err("no leader yet".to_string()),
             Some(leader) if leader == me.id => write_record(&engine, &me).await,
             Some(leader) => match snapshot.record(leader) {

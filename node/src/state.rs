@@ -11,7 +11,7 @@ use tokio::sync::watch;
 use crate::cluster_view::ClusterView;
 use crate::config::NodeSettings;
 use crate::progress::Progress;
-use crate::topology::Topology;
+use crate::topology::NodeView;
 use crate::validate::Limits;
 
 /// Shared handler state, one instance per node behind `web::Data`.
@@ -21,7 +21,7 @@ pub struct AppState {
     /// The embedded Raft engine.
     pub engine: Arc<EmbeddedEngine>,
     /// Latest cluster view published by the [`ClusterView`] actor.
-    pub topology: watch::Receiver<Arc<Topology>>,
+    pub topology: watch::Receiver<Arc<NodeView>>,
     /// The actor itself, to ask for registry refreshes.
     pub view: Addr<ClusterView>,
     /// `[node]` settings.
@@ -38,7 +38,7 @@ pub struct AppState {
 
 impl AppState {
     /// The latest topology snapshot (cheap: an `Arc` clone).
-    pub fn topology(&self) -> Arc<Topology> {
+    pub fn topology(&self) -> Arc<NodeView> {
         self.topology.borrow().clone()
     }
 

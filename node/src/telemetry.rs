@@ -9,27 +9,10 @@ use std::time::{Duration, Instant};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::web;
+use kv_contract::headers;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::state::AppState;
-
-/// Header naming the node that answered.
-pub const H_NODE: &str = "x-kv-node";
-/// Header naming the leader this node knows (absent during an election).
-pub const H_LEADER: &str = "x-kv-leader";
-/// Header with the leader's API URL, when known.
-pub const H_LEADER_URL: &str = "x-kv-leader-url";
-/// Header with the Raft term this node knows.
-pub const H_TERM: &str = "x-kv-term";
-/// Header set when a follower forwarded the request; names the leader it went to.
-pub const H_FORWARDED_TO: &str = "x-kv-forwarded-to";
-/// Header a follower adds when forwarding, so the leader never forwards again.
-pub const H_FORWARDED_BY: &str = "x-kv-forwarded-by";
-/// Header on a successful write: a log index at or after that write, already
-/// applied on the leader when it answered (see `routes::kv`).
-pub const H_INDEX: &str = "x-kv-index";
-/// Header on every read answer: the serving node's applied index before the read.
-pub const H_APPLIED_INDEX: &str = "x-kv-applied-index";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 
@@ -93,20 +76,21 @@ impl RequestTimer {
         metrics::histogram!("kv_http_request_duration_seconds", &labels)
             .record(self.started.elapsed().as_secs_f64());
         if let Some(state) = self.state {
-            let topo = state.topology();
-            let headers = res.headers_mut();
+            let view = state.topology();
+            let topo = &view.topology;
+            let out = res.headers_mut();
             let mut set = |name: &'static str, value: String| {
                 if let Ok(v) = HeaderValue::from_str(&value) {
-                    headers.insert(HeaderName::from_static(name), v);
+                    out.insert(HeaderName::from_static(name), v);
                 }
             };
-            set(H_NODE, state.node_id.to_string());
-            set(H_TERM, topo.term.to_string());
+            set(headers::NODE, state.node_id.to_string());
+            set(headers::TERM, topo.term.to_string());
             if let Some(leader) = topo.leader_id {
-                set(H_LEADER, leader.to_string());
+                set(headers::LEADER, leader.to_string());
             }
-            if let Some(url) = topo.leader_url() {
-                set(H_LEADER_URL, url.to_string());
+            if let Some(url) = view.leader_url() {
+                set(headers::LEADER_URL, url.to_string());
             }
         }
         res

@@ -1,71 +1,24 @@
-//! The `/topology` document: this node's view of the cluster, built by a pure
-//! function from what d-engine reports (leader, membership) and the member
-//! registry (URLs, labels).
+//! This node's view of the cluster: the `/topology` document
+//! ([`kv_contract::Topology`], the wire shape) built by a pure function from
+//! what d-engine reports (leader, membership) and the member registry (URLs,
+//! labels), kept together with the registry records behind it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use kv_contract::{Member, MemberRecord, Role, Topology};
 
-use crate::registry::MemberRecord;
-
-/// A member's role as published.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// The current Raft leader.
-    Leader,
-    /// A voter that is not the leader.
-    Follower,
-    /// A non-voting member that replicates the log.
-    Learner,
-}
-
-/// One member in `/topology`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct Member {
-    /// Raft node id.
-    pub id: u32,
-    /// Role as seen by this node.
-    pub role: Role,
-    /// HTTP API base URL (null until the member has registered).
-    pub api_url: Option<String>,
-    /// Health-check base URL.
-    pub health_url: Option<String>,
-    /// Raft address.
-    pub raft_addr: Option<String>,
-    /// Labels such as `zone`.
-    pub labels: BTreeMap<String, String>,
-    /// Highest log index this member has applied, as the answering node knows
-    /// it (filled in when the document is served; absent if unknown).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub applied_index: Option<u64>,
-}
-
-/// The whole `/topology` answer.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
-pub struct Topology {
-    /// The node answering.
-    pub node_id: u32,
-    /// Latest Raft term this node knows.
-    pub term: u64,
-    /// Current leader, null during an election.
-    pub leader_id: Option<u32>,
-    /// Voters and learners, sorted by id.
-    pub members: Vec<Member>,
-    /// Bumped on every change, so pollers can detect changes cheaply.
-    pub version: u64,
-    /// Raft log index of the membership this view is based on.
-    pub membership_index: u64,
-    /// The leader's commit index as the answering node knows it (filled in
-    /// when the document is served, so progress does not bump `version`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub commit_index: Option<u64>,
-    /// Registry records by id (not serialised; used for forwarding).
-    #[serde(skip)]
+/// The published view: the `/topology` document plus node-internal state
+/// that is not on the wire.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NodeView {
+    /// What `/topology` serves (before per-request progress is filled in).
+    pub topology: Topology,
+    /// Registry records of the members, by id (used for forwarding and
+    /// registration; not serialized).
     pub records: BTreeMap<u32, MemberRecord>,
 }
 
-impl Topology {
+impl NodeView {
     /// The registry record of `id`, if it has registered.
     pub fn record(&self, id: u32) -> Option<&MemberRecord> {
         self.records.get(&id)
@@ -73,7 +26,8 @@ impl Topology {
 
     /// API URL of the current leader, when both are known.
     pub fn leader_url(&self) -> Option<&str> {
-        self.leader_id
+        self.topology
+            .leader_id
             .and_then(|id| self.records.get(&id))
             .map(|r| r.api_url.as_str())
     }
@@ -99,9 +53,9 @@ pub struct ViewInputs<'a> {
     pub initial_raft_addrs: &'a BTreeMap<u32, String>,
 }
 
-/// Build the topology document. Members are the union of voters and learners;
-/// records of nodes no longer members are dropped (removed nodes disappear).
-pub fn build(inputs: &ViewInputs<'_>, version: u64) -> Topology {
+/// Build the view. Members are the union of voters and learners; records of
+/// nodes no longer members are dropped (removed nodes disappear).
+pub fn build(inputs: &ViewInputs<'_>, version: u64) -> NodeView {
     let leader_id = inputs.leader.map(|(id, _)| id);
     let term = inputs.leader.map(|(_, t)| t).unwrap_or(inputs.last_term);
     let mut members = Vec::new();
@@ -133,14 +87,16 @@ pub fn build(inputs: &ViewInputs<'_>, version: u64) -> Topology {
         .filter(|(id, _)| ids.contains(id))
         .map(|(id, r)| (*id, r.clone()))
         .collect();
-    Topology {
-        node_id: inputs.node_id,
-        term,
-        leader_id,
-        members,
-        version,
-        membership_index: inputs.membership_index,
-        commit_index: None,
+    NodeView {
+        topology: Topology {
+            node_id: inputs.node_id,
+            term,
+            leader_id,
+            members,
+            version,
+            membership_index: inputs.membership_index,
+            commit_index: None,
+        },
         records,
     }
 }
@@ -165,7 +121,7 @@ mod tests {
         let learners = BTreeSet::from([4]);
         let records = BTreeMap::from([(1, rec(1)), (2, rec(2)), (4, rec(4))]);
         let initial = BTreeMap::from([(3, "127.0.0.1:9083".to_string())]);
-        let t = build(
+        let v = build(
             &ViewInputs {
                 node_id: 2,
                 leader: Some((1, 7)),
@@ -178,6 +134,7 @@ mod tests {
             },
             1,
         );
+        let t = &v.topology;
         assert_eq!(t.node_id, 2);
         assert_eq!((t.leader_id, t.term), (Some(1), 7));
         let roles: Vec<_> = t.members.iter().map(|m| (m.id, m.role)).collect();
@@ -192,8 +149,8 @@ mod tests {
         );
         assert_eq!(t.members[2].api_url, None, "3 has not registered");
         assert_eq!(t.members[2].raft_addr.as_deref(), Some("127.0.0.1:9083"));
-        assert_eq!(t.leader_url(), Some("http://127.0.0.1:8081"));
-        let json = serde_json::to_value(&t).expect("json");
+        assert_eq!(v.leader_url(), Some("http://127.0.0.1:8081"));
+        let json = serde_json::to_value(t).expect("json");
         assert_eq!(json["members"][0]["role"], "leader");
         assert_eq!(json["members"][3]["role"], "learner");
         assert_eq!(json["members"][1]["labels"]["zone"], "z2");
@@ -205,7 +162,7 @@ mod tests {
         let voters = BTreeSet::from([1, 2]);
         let learners = BTreeSet::new();
         let records = BTreeMap::from([(1, rec(1)), (2, rec(2)), (3, rec(3))]);
-        let t = build(
+        let v = build(
             &ViewInputs {
                 node_id: 1,
                 leader: None,
@@ -218,10 +175,11 @@ mod tests {
             },
             2,
         );
+        let t = &v.topology;
         assert_eq!((t.leader_id, t.term), (None, 9));
         assert!(t.members.iter().all(|m| m.role == Role::Follower));
         assert_eq!(t.members.len(), 2);
-        assert!(t.record(3).is_none());
-        assert_eq!(t.leader_url(), None);
+        assert!(v.record(3).is_none());
+        assert_eq!(v.leader_url(), None);
     }
 }

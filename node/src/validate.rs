@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
+use kv_contract::kv::CONSISTENCY_PARAM;
 use serde_json::Value;
 
 use crate::config::{Consistency, NodeSettings};
@@ -126,7 +127,7 @@ pub fn parse_put_body(body: &[u8], limits: &Limits) -> ApiResult<String> {
 pub fn parse_consistency(query: &str, default: Consistency) -> ApiResult<Consistency> {
     let pairs = serde_urlencoded::from_str::<Vec<(String, String)>>(query)
         .map_err(|e| ApiError::bad("invalid_query", format!("malformed query string: {e}")))?;
-    match pairs.iter().rev().find(|(k, _)| k == "consistency") {
+    match pairs.iter().rev().find(|(k, _)| k == CONSISTENCY_PARAM) {
         None => Ok(default),
         Some((_, v)) => Consistency::parse(v).ok_or_else(|| {
             ApiError::bad(

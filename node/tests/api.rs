@@ -1,5 +1,5 @@
 //! The HA guide's curl walk-through, forwarding, headers, health checks,
-//! metrics and bad input, against a real 3-node cluster.
+//! metrics, bad input and the admin token, against a real 3-node cluster.
 
 mod common;
 
@@ -7,7 +7,8 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::{call, get, put};
+use common::{call, call_as, get, put};
+use kv_contract::Role;
 use kv_harness::{wait_until, Cluster, ClusterOptions};
 
 #[test]
@@ -99,23 +100,26 @@ fn health_checks_on_both_ports_and_topology() {
             }
         }
         let topo = cluster.topology(id).expect("topology");
-        assert_eq!(topo["node_id"], id);
-        assert_eq!(topo["leader_id"], leader);
-        let members = topo["members"].as_array().expect("members");
-        assert_eq!(members.len(), 3);
-        for m in members {
-            let mid = m["id"].as_u64().expect("id") as u32;
-            let want = if mid == leader { "leader" } else { "follower" };
-            assert_eq!(m["role"], want);
-            assert_eq!(m["api_url"], cluster.api_url(mid));
-            assert_eq!(m["health_url"], cluster.node(mid).health_url());
+        assert_eq!(topo.node_id, id);
+        assert_eq!(topo.leader_id, Some(leader));
+        assert_eq!(topo.members.len(), 3);
+        for m in &topo.members {
+            let mid = m.id;
+            let want = if mid == leader {
+                Role::Leader
+            } else {
+                Role::Follower
+            };
+            assert_eq!(m.role, want);
+            assert_eq!(m.api_url, Some(cluster.api_url(mid)));
+            assert_eq!(m.health_url, Some(cluster.node(mid).health_url()));
             assert_eq!(
-                m["raft_addr"],
-                format!("127.0.0.1:{}", cluster.node(mid).raft_port)
+                m.raft_addr,
+                Some(format!("127.0.0.1:{}", cluster.node(mid).raft_port))
             );
-            assert_eq!(m["labels"]["zone"], format!("z{mid}"));
+            assert_eq!(m.labels.get("zone"), Some(&format!("z{mid}")));
         }
-        assert!(topo["term"].as_u64().expect("term") >= 1);
+        assert!(topo.term >= 1);
     }
 }
 
@@ -336,5 +340,63 @@ fn bad_input_gets_json_4xx_and_the_node_keeps_serving() {
         // The node still serves.
         let a = put(&base, &format!("after-bad-{id}"), "ok");
         assert_eq!(a.status, 200, "{a:?}");
+    }
+}
+
+#[test]
+fn admin_endpoints_need_the_token_when_one_is_configured() {
+    let cluster = Cluster::start(ClusterOptions {
+        node_extra: vec!["admin_token = \"s3cret\"".into()],
+        ..ClusterOptions::default()
+    });
+    // Registration (POST /internal/members) uses the token too, so a leader
+    // with every URL published shows it works.
+    let leader = cluster.wait_for_leader(Duration::from_secs(30));
+    let follower = *cluster
+        .ids()
+        .iter()
+        .find(|i| **i != leader)
+        .expect("follower");
+    for base in [cluster.api_url(leader), cluster.api_url(follower)] {
+        for path in ["/admin/promote", "/admin/remove", "/internal/members"] {
+            let a = call_as(
+                "POST",
+                &format!("{base}{path}"),
+                Some(r#"{"node_id":4}"#),
+                None,
+            );
+            assert_eq!(
+                (a.status, a.json["error"].as_str()),
+                (401, Some("unauthorized")),
+                "{path}"
+            );
+            let a = call_as(
+                "POST",
+                &format!("{base}{path}"),
+                Some(r#"{"node_id":4}"#),
+                Some("wrong"),
+            );
+            assert_eq!(
+                (a.status, a.json["error"].as_str()),
+                (401, Some("unauthorized")),
+                "{path}"
+            );
+        }
+        let promote = |body| {
+            call_as(
+                "POST",
+                &format!("{base}/admin/promote"),
+                Some(body),
+                Some("s3cret"),
+            )
+        };
+        let a = promote(r#"{"node_id":3}"#);
+        assert_eq!(a.status, 200, "{a:?}");
+        let a = promote(r#"{"node_id":9}"#);
+        assert_eq!(
+            (a.status, a.json["error"].as_str()),
+            (409, Some("unknown_node")),
+            "{a:?}"
+        );
     }
 }

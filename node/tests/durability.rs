@@ -2,10 +2,10 @@
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use common::{get, put_acked, try_call};
-use kv_harness::{wait_until, Cluster};
+use common::{put_acked, try_call};
+use kv_harness::{missing_on, wait_until, AckLog, Cluster};
 
 #[test]
 fn killed_follower_catches_up_after_restart() {
@@ -54,17 +54,14 @@ fn killed_follower_catches_up_after_restart() {
 fn sigterm_exits_zero_and_a_restarted_cluster_keeps_every_acknowledged_write() {
     let mut cluster = Cluster::three();
     cluster.wait_for_leader(Duration::from_secs(30));
-    let mut acked = Vec::new();
+    let acks = AckLog::default();
     for i in 0..300 {
         // Spread writes over all nodes (followers forward).
         let id = cluster.ids()[i % 3];
-        put_acked(
-            &cluster.api_url(id),
-            &format!("key-{i}"),
-            &format!("value-{i}"),
-            Duration::from_secs(10),
-        );
-        acked.push(i);
+        let (key, value) = (format!("key-{i}"), format!("value-{i}"));
+        let started = Instant::now();
+        put_acked(&cluster.api_url(id), &key, &value, Duration::from_secs(10));
+        acks.record(key, value, started);
     }
     for id in cluster.ids() {
         let status = cluster
@@ -76,13 +73,6 @@ fn sigterm_exits_zero_and_a_restarted_cluster_keeps_every_acknowledged_write() {
         cluster.restart(id);
     }
     let leader = cluster.wait_for_leader(Duration::from_secs(30));
-    let lurl = cluster.api_url(leader);
-    let lost: Vec<usize> = acked
-        .iter()
-        .copied()
-        .filter(|i| {
-            get(&lurl, &format!("key-{i}"), "linearizable").json["value"] != format!("value-{i}")
-        })
-        .collect();
+    let lost = missing_on(&cluster.api_url(leader), &acks.snapshot());
     assert!(lost.is_empty(), "lost acknowledged writes: {lost:?}");
 }

@@ -7,8 +7,10 @@ mod common;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{call, try_call};
-use kv_harness::{free_ports, haproxy_binary, haproxy_config, wait_until, Cluster};
+use common::{call, post_body, try_call};
+use kv_harness::{
+    free_ports, haproxy_binary, haproxy_config, missing_on, wait_until, AckLog, Cluster,
+};
 
 struct HaproxyProc(Child);
 
@@ -55,13 +57,7 @@ fn writes_and_reads_through_haproxy_and_failover() {
             .expect("start haproxy"),
     );
     let front = format!("http://127.0.0.1:{port}");
-    let write = |k: &str, v: &str| {
-        try_call(
-            "POST",
-            &format!("{front}/kv"),
-            Some(&serde_json::json!({ "key": k, "value": v }).to_string()),
-        )
-    };
+    let write = |k: &str, v: &str| try_call("POST", &format!("{front}/kv"), Some(&post_body(k, v)));
 
     // HAProxy starts with every server up and marks followers down after `fall`
     // failed /primary checks; until then a follower may get a write and forward it.
@@ -110,16 +106,19 @@ fn writes_and_reads_through_haproxy_and_failover() {
     );
 
     // Kill the leader: writes fail for a while, then resume through HAProxy.
-    let mut acked = vec!["username".to_string()];
+    let acks = AckLog::default();
+    // "username" was acknowledged (as "alice") while the checks settled.
+    acks.record("username".into(), "alice".into(), Instant::now());
     let killed_at = Instant::now();
     cluster.kill(leader);
     let mut i = 0;
     let resumed = wait_until(Duration::from_secs(30), || {
         i += 1;
         let key = format!("after-{i}");
+        let started = Instant::now();
         match write(&key, "v") {
             Ok(a) if a.status == 200 => {
-                acked.push(key);
+                acks.record(key, "v".into(), started);
                 Some(a)
             }
             _ => None,
@@ -140,15 +139,6 @@ fn writes_and_reads_through_haproxy_and_failover() {
         Some(leader.to_string().as_str())
     );
     let new_leader = cluster.wait_for_leader(Duration::from_secs(10));
-    for key in &acked {
-        let a = call(
-            "GET",
-            &format!(
-                "{}/kv/{key}?consistency=linearizable",
-                cluster.api_url(new_leader)
-            ),
-            None,
-        );
-        assert_eq!(a.status, 200, "acknowledged write {key} lost: {a:?}");
-    }
+    let lost = missing_on(&cluster.api_url(new_leader), &acks.snapshot());
+    assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
 }

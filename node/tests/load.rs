@@ -15,14 +15,15 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::{call, try_call};
-use kv_harness::{wait_until, Cluster, ClusterOptions};
-use serde_json::json;
+use kv_contract::PostBody;
+use kv_harness::{missing_on, wait_until, Ack, AckLog, Cluster, ClusterOptions};
 
-/// Closed-loop writers of unique keys; each returns the writes it saw acknowledged.
+/// Closed-loop writers of unique keys, recording what was acknowledged.
 struct Writers {
     /// Set on drop, so a failing test does not leave writers running.
     stop: Arc<AtomicBool>,
-    handles: Vec<JoinHandle<Vec<(String, String)>>>,
+    acks: Arc<AckLog>,
+    handles: Vec<JoinHandle<()>>,
 }
 
 impl Drop for Writers {
@@ -35,27 +36,34 @@ impl Writers {
     /// `n` writers to `url`, each stopping after `per_writer` acknowledged writes or `length`.
     fn start(url: &str, n: usize, per_writer: usize, length: Duration, value_len: usize) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
+        let acks = Arc::new(AckLog::default());
         let handles = (0..n)
             .map(|w| {
-                let (url, stop) = (format!("{url}/kv"), stop.clone());
+                let (url, stop, acks) = (format!("{url}/kv"), stop.clone(), acks.clone());
                 std::thread::spawn(move || {
                     let agent = ureq::AgentBuilder::new()
                         .timeout(Duration::from_secs(10))
                         .build();
                     let until = Instant::now() + length;
-                    let mut acked = Vec::new();
-                    let mut i = 0;
+                    let (mut acked, mut i) = (0, 0);
                     // Failed writes are retried with a new key (bounded by `length`).
-                    while acked.len() < per_writer
+                    while acked < per_writer
                         && !stop.load(Ordering::Relaxed)
                         && Instant::now() < until
                     {
                         i += 1;
                         let key = format!("w{w}-{i}");
                         let value = format!("{key}:{}", "x".repeat(value_len));
-                        let body = json!({ "key": key, "value": value }).to_string();
-                        match agent.post(&url).send_string(&body) {
-                            Ok(r) if r.status() == 200 => acked.push((key, value)),
+                        let body = PostBody {
+                            key: key.as_str().into(),
+                            value: value.as_str().into(),
+                        };
+                        let started = Instant::now();
+                        match agent.post(&url).send_json(&body) {
+                            Ok(r) if r.status() == 200 => {
+                                acks.record(key, value, started);
+                                acked += 1;
+                            }
                             other => {
                                 if i < 3 {
                                     eprintln!("writer {w}: {other:?}");
@@ -64,11 +72,14 @@ impl Writers {
                             }
                         }
                     }
-                    acked
                 })
             })
             .collect();
-        Self { stop, handles }
+        Self {
+            stop,
+            acks,
+            handles,
+        }
     }
 
     fn finished(&self) -> bool {
@@ -76,23 +87,22 @@ impl Writers {
     }
 
     /// Wait for every writer to finish (by count or time) and collect the acknowledged writes.
-    fn join(mut self) -> Vec<(String, String)> {
-        std::mem::take(&mut self.handles)
-            .into_iter()
-            .flat_map(|h| h.join().expect("writer thread"))
-            .collect()
+    fn join(mut self) -> Vec<Ack> {
+        for h in std::mem::take(&mut self.handles) {
+            h.join().expect("writer thread");
+        }
+        self.acks.snapshot()
     }
 }
 
 /// A node's own applied index, from its `/topology`.
 fn applied(cluster: &Cluster, id: u32) -> Option<u64> {
-    let topo = cluster.topology(id)?;
-    topo["members"].as_array()?.iter().find(|m| m["id"] == id)?["applied_index"].as_u64()
+    cluster.topology(id)?.own_applied_index()
 }
 
 /// The leader's commit index, from its `/topology`.
 fn commit_index(cluster: &Cluster, leader: u32) -> Option<u64> {
-    cluster.topology(leader)?["commit_index"].as_u64()
+    cluster.topology(leader)?.commit_index
 }
 
 /// Wait until every node in `ids` has applied at least `target`.
@@ -106,32 +116,8 @@ fn wait_all_applied(cluster: &Cluster, ids: &[u32], target: u64, deadline: Durat
 }
 
 /// Every acknowledged write reads back with a linearizable read on `base`.
-fn assert_all_present(base: &str, acked: &[(String, String)]) {
-    let missing: Vec<&String> = std::thread::scope(|s| {
-        let handles: Vec<_> = acked
-            .chunks(acked.len().div_ceil(8).max(1))
-            .map(|chunk| {
-                s.spawn(move || {
-                    chunk
-                        .iter()
-                        .filter(|(k, v)| {
-                            let a = call(
-                                "GET",
-                                &format!("{base}/kv/{k}?consistency=linearizable"),
-                                None,
-                            );
-                            a.status != 200 || a.json["value"] != *v
-                        })
-                        .map(|(k, _)| k)
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("reader"))
-            .collect()
-    });
+fn assert_all_present(base: &str, acked: &[Ack]) {
+    let missing = missing_on(base, acked);
     assert!(
         missing.is_empty(),
         "{} of {} acknowledged writes missing, e.g. {:?}",
@@ -277,9 +263,10 @@ fn writes_while_paused(
         resumed.elapsed()
     );
     let base = cluster.api_url(follower);
-    for (k, v) in acked.iter().step_by(97) {
+    for ack in acked.iter().step_by(97) {
+        let k = &ack.key;
         let a = call("GET", &format!("{base}/kv/{k}?consistency=eventual"), None);
-        assert_eq!(a.json["value"], *v, "{k} on the caught-up follower");
+        assert_eq!(a.json["value"], ack.value, "{k} on the caught-up follower");
     }
 }
 

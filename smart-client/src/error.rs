@@ -1,6 +1,8 @@
 //! The crate's one error type, and the classification of a single attempt's
 //! failure (transport trouble versus an answer) that drives retries.
 
+use kv_contract::ErrorBody;
+
 use crate::selection::NodeId;
 
 /// Everything a [`crate::SmartClient`] call can fail with.
@@ -133,23 +135,12 @@ impl std::fmt::Display for AttemptError {
     }
 }
 
-/// The JSON error body every node sends: `{"error","message","leader_id"?}`.
-#[derive(Debug, Default, serde::Deserialize)]
-struct ErrorBody {
-    #[serde(default)]
-    error: String,
-    #[serde(default)]
-    message: String,
-    #[serde(default)]
-    leader_id: Option<NodeId>,
-}
-
 /// Classifies a non-success answer (`status` not 2xx and not a 404 on a
-/// key read) from its status and JSON body.
+/// key read) from its status and JSON [`ErrorBody`].
 pub(crate) fn classify(status: u16, body: &[u8]) -> AttemptError {
     let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
     match (status, parsed.error.as_str()) {
-        (503, "not_leader") => AttemptError::NotLeader(parsed.leader_id),
+        (503, "not_leader") => AttemptError::NotLeader(parsed.leader_hint()),
         (503, "no_leader") => AttemptError::NoLeader,
         (502, _) => AttemptError::LeaderUnreachable,
         (504, _) | (408, _) => AttemptError::ServerTimeout,

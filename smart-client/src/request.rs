@@ -3,8 +3,10 @@
 //!
 //! Encoding happens on the caller's thread, so the I/O thread only does I/O.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
-use serde::Serialize;
+use kv_contract::{Consistency, PutBody};
 use tokio::sync::oneshot;
 
 use crate::error::{Error, Result};
@@ -110,29 +112,23 @@ pub(crate) fn key_path(key: &[u8], query: &str) -> Result<String> {
 
 /// The query string of a read.
 pub(crate) fn consistency_query(c: ReadConsistency) -> &'static str {
-    match c {
-        ReadConsistency::Linearizable => "?consistency=linearizable",
-        ReadConsistency::Lease => "?consistency=lease",
-        ReadConsistency::Eventual => "?consistency=eventual",
-    }
+    Consistency::from(c).query()
 }
 
 /// Validates a value (UTF-8, as the server stores strings) and encodes the
-/// `{"value": ...}` body.
+/// `{"value": ...}` body ([`PutBody`]).
 pub(crate) fn value_body(value: &[u8]) -> Result<Bytes> {
-    #[derive(Serialize)]
-    struct Body<'a> {
-        value: &'a str,
-    }
     let value = std::str::from_utf8(value).map_err(|_| {
         Error::bad_request(
             "invalid_utf8",
             "value is not valid UTF-8 (the service stores string values only)",
         )
     })?;
-    serde_json::to_vec(&Body { value })
-        .map(Bytes::from)
-        .map_err(|e| Error::bad_request("invalid_field", e.to_string()))
+    serde_json::to_vec(&PutBody {
+        value: Cow::Borrowed(value),
+    })
+    .map(Bytes::from)
+    .map_err(|e| Error::bad_request("invalid_field", e.to_string()))
 }
 
 #[cfg(test)]

@@ -11,24 +11,16 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
-use serde::Deserialize;
+use kv_contract::{headers, Topology};
 
-use crate::selection::{NodeId, Role, TagSet};
+use crate::selection::{NodeId, Role};
 
-/// One cluster member as the client knows it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Member {
-    /// Raft node id.
-    pub id: NodeId,
-    /// Role reported by the node that served the topology.
-    pub role: Role,
-    /// Base URL of the node's HTTP API (`None` until the node published it).
-    pub api_url: Option<String>,
-    /// Node labels, matched against tag sets.
-    pub labels: TagSet,
-}
+/// One cluster member as the client knows it: the wire contract's member,
+/// with its API URL normalized (no trailing `/`).
+pub use kv_contract::Member;
 
-/// A snapshot of the cluster as cached by the client.
+/// A snapshot of the cluster as cached by the client (built from a
+/// [`Topology`], with the client's own view of the leader).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TopologyView {
     /// Node that served the last refresh.
@@ -57,51 +49,15 @@ impl TopologyView {
     }
 }
 
-#[derive(Deserialize)]
-struct WireTopology {
-    node_id: NodeId,
-    #[serde(default)]
-    term: u64,
-    leader_id: Option<NodeId>,
-    #[serde(default)]
-    version: u64,
-    #[serde(default)]
-    members: Vec<WireMember>,
-}
-
-#[derive(Deserialize)]
-struct WireMember {
-    id: NodeId,
-    #[serde(default)]
-    role: String,
-    #[serde(default)]
-    api_url: Option<String>,
-    #[serde(default)]
-    labels: TagSet,
-}
-
-fn parse_role(role: &str) -> Role {
-    match role {
-        "leader" => Role::Leader,
-        "follower" => Role::Follower,
-        "learner" => Role::Learner,
-        _ => Role::Unknown,
-    }
-}
-
-/// Parses a `/topology` body; unknown fields are ignored.
+/// Parses a `/topology` body ([`Topology`]; unknown fields are ignored).
 pub fn parse_topology(body: &[u8]) -> Result<TopologyView, serde_json::Error> {
-    let wire: WireTopology = serde_json::from_slice(body)?;
-    let mut members: Vec<Member> = wire
-        .members
-        .into_iter()
-        .map(|m| Member {
-            id: m.id,
-            role: parse_role(&m.role),
-            api_url: m.api_url.map(|u| u.trim_end_matches('/').to_owned()),
-            labels: m.labels,
-        })
-        .collect();
+    let wire: Topology = serde_json::from_slice(body)?;
+    let mut members = wire.members;
+    for m in &mut members {
+        if let Some(url) = &mut m.api_url {
+            url.truncate(url.trim_end_matches('/').len());
+        }
+    }
     members.sort_by_key(|m| m.id);
     Ok(TopologyView {
         served_by: wire.node_id,
@@ -125,14 +81,14 @@ pub struct ReplyHints {
 
 impl ReplyHints {
     /// Reads the hints from response headers; malformed values are ignored.
-    pub fn from_headers(headers: &awc::http::header::HeaderMap) -> Self {
+    pub fn from_headers(h: &awc::http::header::HeaderMap) -> Self {
         fn num<T: std::str::FromStr>(h: &awc::http::header::HeaderMap, name: &str) -> Option<T> {
             h.get(name)?.to_str().ok()?.trim().parse().ok()
         }
         Self {
-            leader: num(headers, "x-kv-leader"),
-            term: num(headers, "x-kv-term"),
-            forwarded_to: num(headers, "x-kv-forwarded-to"),
+            leader: num(h, headers::LEADER),
+            term: num(h, headers::TERM),
+            forwarded_to: num(h, headers::FORWARDED_TO),
         }
     }
 }

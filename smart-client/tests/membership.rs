@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use kv_harness::{wait_until, Cluster, ClusterOptions};
 use serde_json::Value;
-use smart_client::{ReadConsistency, SmartClient};
+use smart_client::{ReadConsistency, Role, SmartClient};
 
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -29,31 +29,18 @@ fn post(url: &str, body: &str, token: Option<&str>) -> (u16, Value) {
     (status, resp.into_json().unwrap_or(Value::Null))
 }
 
-fn role_on(cluster: &Cluster, observer: u32, id: u32) -> Option<(String, bool)> {
-    let topo = cluster.topology(observer)?;
-    let m = topo["members"]
-        .as_array()?
-        .iter()
-        .find(|m| m["id"] == id)?
-        .clone();
-    Some((m["role"].as_str()?.to_string(), m["api_url"].is_string()))
-}
-
 /// Wait until every node in `observers` lists `id` with `role` and a URL.
-fn wait_role(cluster: &Cluster, observers: &[u32], id: u32, role: &str, deadline: Duration) {
+fn wait_role(cluster: &Cluster, observers: &[u32], id: u32, role: Role, deadline: Duration) {
     let ok = wait_until(deadline, || {
-        observers
-            .iter()
-            .all(|o| role_on(cluster, *o, id) == Some((role.to_string(), true)))
-            .then_some(())
+        (cluster.agreed_role(observers, id) == Some(role)).then_some(())
     });
     if ok.is_none() {
         let seen: Vec<_> = observers
             .iter()
-            .map(|o| (*o, role_on(cluster, *o, id), cluster.topology(*o)))
+            .map(|o| (*o, cluster.topology(*o)))
             .collect();
         panic!(
-            "node {id} not shown as {role} with its URL on {observers:?}: {seen:?}\n{}",
+            "node {id} not shown as {role:?} with its URL on {observers:?}: {seen:?}\n{}",
             cluster.log_tails(20)
         );
     }
@@ -95,7 +82,7 @@ async fn a_learner_joins_and_is_published_everywhere() {
         &cluster,
         &[1, 2, 3, 4],
         4,
-        "learner",
+        Role::Learner,
         Duration::from_secs(15),
     );
     println!(
@@ -158,13 +145,13 @@ async fn grow_to_five_voters_and_route_to_them() {
         &cluster,
         &[1, 2, 3, 4],
         4,
-        "learner",
+        Role::Learner,
         Duration::from_secs(15),
     );
     cluster.add_learner(5);
     let all = [1, 2, 3, 4, 5];
-    wait_role(&cluster, &all, 4, "follower", Duration::from_secs(30));
-    wait_role(&cluster, &all, 5, "follower", Duration::from_secs(30));
+    wait_role(&cluster, &all, 4, Role::Follower, Duration::from_secs(30));
+    wait_role(&cluster, &all, 5, Role::Follower, Duration::from_secs(30));
     println!(
         "measured: join of 4 -> 4 and 5 promoted voters ({PRELOAD} keys): {:?}",
         started.elapsed()
@@ -250,54 +237,6 @@ async fn grow_to_five_voters_and_route_to_them() {
     );
 }
 
-#[test]
-fn admin_endpoints_need_the_token_when_one_is_configured() {
-    let cluster = Cluster::start(ClusterOptions {
-        node_extra: vec!["admin_token = \"s3cret\"".into()],
-        ..ClusterOptions::default()
-    });
-    // Registration (POST /internal/members) uses the token too, so a leader
-    // with every URL published shows it works.
-    let leader = cluster.wait_for_leader(Duration::from_secs(30));
-    let follower = *cluster
-        .ids()
-        .iter()
-        .find(|i| **i != leader)
-        .expect("follower");
-    for base in [cluster.api_url(leader), cluster.api_url(follower)] {
-        for path in ["/admin/promote", "/admin/remove", "/internal/members"] {
-            let (status, body) = post(&format!("{base}{path}"), r#"{"node_id":4}"#, None);
-            assert_eq!(
-                (status, body["error"].as_str()),
-                (401, Some("unauthorized")),
-                "{path}"
-            );
-            let (status, body) = post(&format!("{base}{path}"), r#"{"node_id":4}"#, Some("wrong"));
-            assert_eq!(
-                (status, body["error"].as_str()),
-                (401, Some("unauthorized")),
-                "{path}"
-            );
-        }
-        let (status, body) = post(
-            &format!("{base}/admin/promote"),
-            r#"{"node_id":3}"#,
-            Some("s3cret"),
-        );
-        assert_eq!(status, 200, "{body}");
-        let (status, body) = post(
-            &format!("{base}/admin/promote"),
-            r#"{"node_id":9}"#,
-            Some("s3cret"),
-        );
-        assert_eq!(
-            (status, body["error"].as_str()),
-            (409, Some("unknown_node")),
-            "{body}"
-        );
-    }
-}
-
 /// Known d-engine 0.2.4 bug, reproduced here: when a learner (5) joins after
 /// the leader took a snapshot, and another learner (4) joined before it,
 /// node 5's commit handler fails to apply the promotion
@@ -320,7 +259,7 @@ fn late_joiner_after_a_snapshot() {
         &cluster,
         &[1, 2, 3, 4],
         4,
-        "learner",
+        Role::Learner,
         Duration::from_secs(15),
     );
     cluster.add_learner(5);
@@ -328,14 +267,14 @@ fn late_joiner_after_a_snapshot() {
         &cluster,
         &[1, 2, 3, 4, 5],
         4,
-        "follower",
+        Role::Follower,
         Duration::from_secs(30),
     );
     wait_role(
         &cluster,
         &[1, 2, 3, 4, 5],
         5,
-        "follower",
+        Role::Follower,
         Duration::from_secs(30),
     );
     let url = cluster.api_url(5);

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use kv_harness::Cluster;
+use kv_harness::topology_at;
 
 use super::env::{rss_mb, Env};
 use super::load::{self, CellSpec, Workload};
@@ -121,18 +121,8 @@ fn step_totals(keys: u64, step: u64) -> Vec<u64> {
 
 /// One node's own view: (is leader, commit index, own applied index).
 fn own_progress(url: &str) -> Option<(bool, Option<u64>, Option<u64>)> {
-    let (status, t) = Cluster::get_json(&format!("{url}/topology"))?;
-    if status != 200 {
-        return None;
-    }
-    let me = t["node_id"].as_u64()?;
-    let leader = t["leader_id"].as_u64() == Some(me);
-    let applied = t["members"]
-        .as_array()?
-        .iter()
-        .find(|m| m["id"].as_u64() == Some(me))
-        .and_then(|m| m["applied_index"].as_u64());
-    Some((leader, t["commit_index"].as_u64(), applied))
+    let t = topology_at(url)?;
+    Some((t.is_leader(), t.commit_index, t.own_applied_index()))
 }
 
 /// Max over followers of (leader commit − follower applied), one sample;

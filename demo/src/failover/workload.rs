@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
+use kv_harness::{Ack, AckLog};
 use rand::Rng;
 use smart_client::{ReadConsistency, SmartClient};
 use tokio::task::JoinSet;
@@ -18,17 +19,6 @@ use tokio::task::JoinSet;
 const MAX_LATENCY_US: u64 = 60_000_000;
 /// Error messages kept for the summary (the rest are only counted).
 const MAX_ERROR_SAMPLES: usize = 10;
-
-/// One acknowledged write.
-#[derive(Clone, Debug)]
-pub struct Ack {
-    /// Key (also the value written).
-    pub key: String,
-    /// When the application called `put_str`.
-    pub started: Instant,
-    /// When `put_str` returned `Ok`.
-    pub done: Instant,
-}
 
 /// Outcome counters, as seen by the application.
 #[derive(Clone, Copy, Debug, Default)]
@@ -99,7 +89,6 @@ impl Latency {
 
 struct Inner {
     counts: Counts,
-    acked: Vec<Ack>,
     writes: Latency,
     reads: Latency,
     write_gap: Gap,
@@ -111,14 +100,16 @@ struct Inner {
 /// The lock is held for a few field updates, never across an `.await`.
 pub struct Recorder {
     inner: Mutex<Inner>,
+    /// Every acknowledged write (the key is also the value written).
+    acks: AckLog,
 }
 
 impl Default for Recorder {
     fn default() -> Self {
         Self {
+            acks: AckLog::default(),
             inner: Mutex::new(Inner {
                 counts: Counts::default(),
-                acked: Vec::new(),
                 writes: Latency::new(),
                 reads: Latency::new(),
                 write_gap: Gap::default(),
@@ -135,12 +126,11 @@ impl Recorder {
     }
 
     fn write_ok(&self, key: String, started: Instant) {
-        let done = Instant::now();
+        let done = self.acks.record(key.clone(), key, started);
         let mut g = self.lock();
         g.counts.writes_ok += 1;
         g.writes.record(done - started);
         g.write_gap.on_completion(done);
-        g.acked.push(Ack { key, started, done });
     }
 
     fn error(&self, write: bool, message: String) {
@@ -167,11 +157,10 @@ impl Recorder {
 
     /// A random acknowledged key, if any.
     fn pick_key(&self, rng: &mut impl Rng) -> Option<String> {
-        let g = self.lock();
-        if g.acked.is_empty() {
-            return None;
-        }
-        Some(g.acked[rng.gen_range(0..g.acked.len())].key.clone())
+        let n = self.acks.len();
+        (n > 0)
+            .then(|| rng.gen_range(0..n))
+            .and_then(|i| self.acks.key_at(i))
     }
 
     /// Counters so far.
@@ -203,17 +192,12 @@ impl Recorder {
 
     /// Acknowledgement time of the first write *started* at or after `t`.
     pub fn first_ack_started_after(&self, t: Instant) -> Option<Instant> {
-        let g = self.lock();
-        g.acked
-            .iter()
-            .filter(|a| a.started >= t)
-            .map(|a| a.done)
-            .min()
+        self.acks.first_ack_started_after(t)
     }
 
     /// Every acknowledged write.
     pub fn acked(&self) -> Vec<Ack> {
-        self.lock().acked.clone()
+        self.acks.snapshot()
     }
 
     /// The first few error messages the application saw.
@@ -330,7 +314,7 @@ pub async fn verify(client: &SmartClient, acked: &[Ack]) -> Verification {
         .map(|a| async move {
             for _ in 0..3 {
                 match client.get_str(&a.key, ReadConsistency::Linearizable).await {
-                    Ok(v) => return Ok(v.as_deref() == Some(a.key.as_str())),
+                    Ok(v) => return Ok(v.as_deref() == Some(a.value.as_str())),
                     Err(e) => tracing::warn!(key = %a.key, error = %e, "verification read failed"),
                 }
             }

@@ -9,13 +9,12 @@
 use std::time::Duration;
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::json;
+use kv_contract::{PromoteAnswer, Role};
 
 use crate::auth::check_admin;
 use crate::error::{ApiError, ApiResult};
 use crate::forward;
 use crate::state::{AppState, Forwarder};
-use crate::topology::Role;
 use crate::validate::read_body;
 
 /// How long a promote request waits for d-engine to promote the learner
@@ -36,6 +35,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
+/// The `node_id` of a [`kv_contract::NodeIdBody`], read field by field so
+/// that each malformed body gets its own error code.
 fn parse_node_id(body: &[u8]) -> ApiResult<u32> {
     let v: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad("invalid_json", format!("malformed JSON: {e}")))?;
@@ -49,12 +50,7 @@ fn parse_node_id(body: &[u8]) -> ApiResult<u32> {
 }
 
 fn role_of(state: &AppState, id: u32) -> Option<Role> {
-    state
-        .topology()
-        .members
-        .iter()
-        .find(|m| m.id == id)
-        .map(|m| m.role)
+    state.topology().topology.member(id).map(|m| m.role)
 }
 
 async fn promote(
@@ -70,7 +66,11 @@ async fn promote(
         return forward::to_leader(&state, &fwd, &req, body, "admin").await;
     }
     let answer = |role: Role| {
-        HttpResponse::Ok().json(json!({ "node_id": node_id, "role": role, "voter": true }))
+        HttpResponse::Ok().json(PromoteAnswer {
+            node_id,
+            role,
+            voter: true,
+        })
     };
     match role_of(&state, node_id) {
         None => {
@@ -99,7 +99,8 @@ async fn promote(
     match promoted {
         Some(role) => Ok(answer(role)),
         None => {
-            let topo = state.topology();
+            let view = state.topology();
+            let topo = &view.topology;
             let voters = topo
                 .members
                 .iter()

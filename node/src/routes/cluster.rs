@@ -2,7 +2,7 @@
 //! internal registration endpoint used by the member registry.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::json;
+use kv_contract::{OkAnswer, RoleAnswer};
 
 use crate::auth::check_admin;
 use crate::cluster_view::RefreshRecords;
@@ -48,7 +48,7 @@ pub fn health(cfg: &mut web::ServiceConfig) {
 }
 
 async fn topology(state: web::Data<AppState>) -> HttpResponse {
-    let mut topo = (*state.topology()).clone();
+    let mut topo = state.topology().topology.clone();
     for m in &mut topo.members {
         m.applied_index = state.progress.member_applied(m.id);
     }
@@ -56,14 +56,15 @@ async fn topology(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().json(&topo)
 }
 
-fn role_body(state: &AppState) -> serde_json::Value {
-    let topo = state.topology();
-    let role = topo
-        .members
-        .iter()
-        .find(|m| m.id == state.node_id)
-        .map(|m| m.role);
-    json!({ "node_id": state.node_id, "leader_id": topo.leader_id, "role": role, "term": topo.term })
+fn role_body(state: &AppState) -> RoleAnswer {
+    let view = state.topology();
+    let topo = &view.topology;
+    RoleAnswer {
+        leader_id: topo.leader_id,
+        node_id: state.node_id,
+        role: topo.member(state.node_id).map(|m| m.role),
+        term: topo.term,
+    }
 }
 
 /// 200 when this node is the leader (balancers send writes here), else 503.
@@ -104,13 +105,13 @@ async fn register_member(
         .map_err(|e| ApiError::bad("invalid_member", format!("bad member record: {e}")))?;
     if !state.engine.is_leader() {
         return Err(ApiError::NotLeader {
-            leader_id: state.topology().leader_id,
+            leader_id: state.topology().topology.leader_id,
         });
     }
     match registry::write_record(&state.engine, &rec).await {
         Ok(()) => {
             state.view.do_send(RefreshRecords);
-            Ok(HttpResponse::Ok().json(json!({ "ok": true })))
+            Ok(HttpResponse::Ok().json(OkAnswer::OK))
         }
         Err(e) => Err(ApiError::Unavailable(format!(
             "could not record member: {e}"

@@ -4,15 +4,15 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use d_engine_core::config::ReadConsistencyPolicy;
+use kv_contract::headers::{APPLIED_INDEX, INDEX};
+use kv_contract::{OkAnswer, ValueAnswer};
 use percent_encoding::percent_decode;
-use serde_json::json;
 
 use crate::config::Consistency;
 use crate::engine::{classify, EngineFailure};
 use crate::error::{ApiError, ApiResult};
 use crate::forward;
 use crate::state::{AppState, Forwarder};
-use crate::telemetry::{H_APPLIED_INDEX, H_INDEX};
 use crate::validate::{self, read_body, Limits};
 
 /// A validated write.
@@ -116,8 +116,8 @@ async fn write(
             // with `min_index` set to it sees the write.
             Ok(()) => {
                 return Ok(HttpResponse::Ok()
-                    .insert_header((H_INDEX, state.progress.applied()))
-                    .json(json!({ "ok": true })))
+                    .insert_header((INDEX, state.progress.applied()))
+                    .json(OkAnswer::OK))
             }
             Err(e) => match classify(e, state.engine_timeout_ms()) {
                 EngineFailure::Api(err) => return Err(err),
@@ -164,14 +164,14 @@ async fn get_kv(
 }
 
 fn value_response(value: Option<Bytes>, applied: u64) -> HttpResponse {
-    let (mut resp, body) = match value {
-        Some(v) => (
-            HttpResponse::Ok(),
-            json!({ "value": String::from_utf8_lossy(&v) }),
-        ),
-        None => (HttpResponse::NotFound(), json!({ "value": null })),
+    let mut resp = match value {
+        Some(_) => HttpResponse::Ok(),
+        None => HttpResponse::NotFound(),
     };
-    resp.insert_header((H_APPLIED_INDEX, applied)).json(body)
+    let body = ValueAnswer {
+        value: value.map(|v| String::from_utf8_lossy(&v).into_owned()),
+    };
+    resp.insert_header((APPLIED_INDEX, applied)).json(body)
 }
 
 #[cfg(test)]

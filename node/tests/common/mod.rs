@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use kv_contract::PostBody;
 use serde_json::Value;
 
 /// A parsed answer: status, lower-cased headers, JSON body (Null if not JSON).
@@ -33,9 +34,27 @@ pub fn call(method: &str, url: &str, body: Option<&str>) -> Answer {
 
 /// Send a request; transport errors are returned.
 pub fn try_call(method: &str, url: &str, body: Option<&str>) -> Result<Answer, String> {
-    let req = agent()
+    try_call_as(method, url, body, None)
+}
+
+/// Send a request with `Authorization: Bearer <token>` (admin endpoints);
+/// panics only on transport errors.
+pub fn call_as(method: &str, url: &str, body: Option<&str>, token: Option<&str>) -> Answer {
+    try_call_as(method, url, body, token).unwrap_or_else(|e| panic!("{method} {url}: {e}"))
+}
+
+fn try_call_as(
+    method: &str,
+    url: &str,
+    body: Option<&str>,
+    token: Option<&str>,
+) -> Result<Answer, String> {
+    let mut req = agent()
         .request(method, url)
         .set("Content-Type", "application/json");
+    if let Some(t) = token {
+        req = req.set("Authorization", &format!("Bearer {t}"));
+    }
     let res = match body {
         Some(b) => req.send_string(b),
         None => req.call(),
@@ -63,12 +82,17 @@ pub fn try_call(method: &str, url: &str, body: Option<&str>) -> Result<Answer, S
     })
 }
 
+/// The `POST /kv` body writing `value` to `key`.
+pub fn post_body(key: &str, value: &str) -> String {
+    let body = PostBody {
+        key: key.into(),
+        value: value.into(),
+    };
+    serde_json::to_string(&body).expect("encode")
+}
+
 pub fn put(base: &str, key: &str, value: &str) -> Answer {
-    call(
-        "POST",
-        &format!("{base}/kv"),
-        Some(&serde_json::json!({ "key": key, "value": value }).to_string()),
-    )
+    call("POST", &format!("{base}/kv"), Some(&post_body(key, value)))
 }
 
 pub fn get(base: &str, key: &str, consistency: &str) -> Answer {
@@ -82,7 +106,7 @@ pub fn get(base: &str, key: &str, consistency: &str) -> Answer {
 /// Write like a client would: retry 5xx and transport errors (elections happen)
 /// until `deadline`; panics if the write was never acknowledged.
 pub fn put_acked(base: &str, key: &str, value: &str, deadline: Duration) -> Answer {
-    let body = serde_json::json!({ "key": key, "value": value }).to_string();
+    let body = post_body(key, value);
     let until = std::time::Instant::now() + deadline;
     loop {
         match try_call("POST", &format!("{base}/kv"), Some(&body)) {

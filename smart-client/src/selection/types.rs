@@ -10,19 +10,12 @@ use serde::{Deserialize, Serialize};
 pub type NodeId = u32;
 
 /// A node's role as last observed by the client; decides what it may serve.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Current Raft leader: serves writes and every kind of read.
-    Leader,
-    /// Voting follower: serves eventual reads.
-    Follower,
-    /// Non-voting learner: serves eventual reads only if
-    /// [`SelectionConfig::allow_learner_reads`](super::SelectionConfig::allow_learner_reads) is set.
-    Learner,
-    /// Unreachable or not yet classified: never selected.
-    Unknown,
-}
+///
+/// The wire contract's role: a learner serves eventual reads only if
+/// [`SelectionConfig::allow_learner_reads`](super::SelectionConfig::allow_learner_reads)
+/// is set, and [`Role::Unknown`] (also given to a member that has not
+/// published its URL yet) is never selected.
+pub use kv_contract::Role;
 
 /// Label set of one node, or a tag set to match labels against.
 pub type TagSet = BTreeMap<String, String>;
@@ -76,6 +69,16 @@ pub enum ReadConsistency {
     Lease,
     /// Possibly stale local read: follows the [`ReadPreference`].
     Eventual,
+}
+
+impl From<ReadConsistency> for kv_contract::Consistency {
+    fn from(c: ReadConsistency) -> Self {
+        match c {
+            ReadConsistency::Linearizable => Self::Linearizable,
+            ReadConsistency::Lease => Self::Lease,
+            ReadConsistency::Eventual => Self::Eventual,
+        }
+    }
 }
 
 /// The kind of request being routed.

@@ -1,26 +1,21 @@
 //! Decoding of reply bodies.
 
 use bytes::Bytes;
+use kv_contract::ValueAnswer;
 
 use crate::error::AttemptError;
 
-#[derive(serde::Deserialize)]
-struct ValueBody {
-    value: Option<String>,
-}
-
 /// `{"value":"v"}` → `Some(v)`; `{"value":null}` → `None`.
 pub(super) fn parse_value(body: &[u8]) -> std::result::Result<Option<Bytes>, AttemptError> {
-    serde_json::from_slice::<ValueBody>(body)
+    serde_json::from_slice::<ValueAnswer>(body)
         .map(|b| b.value.map(Bytes::from))
         .map_err(|e| AttemptError::Server(200, format!("unreadable body: {e}")))
 }
 
-/// A key read's 404 carries `{"value":null}`; a route 404 carries an error.
+/// A key read's 404 carries `{"value":null}`; a route 404 carries an error
+/// body, which has no `value` (a [`ValueAnswer`] requires one).
 pub(super) fn is_missing_value(body: &[u8]) -> bool {
-    serde_json::from_slice::<serde_json::Value>(body).is_ok_and(|v| {
-        v.get("value").is_some_and(serde_json::Value::is_null) && v.get("error").is_none()
-    })
+    serde_json::from_slice::<ValueAnswer>(body).is_ok_and(|v| v.value.is_none())
 }
 
 #[cfg(test)]

@@ -1,0 +1,156 @@
+//! `/kv`: the request and answer bodies, and the `consistency` query.
+//!
+//! | request | body | answer |
+//! | --- | --- | --- |
+//! | `POST /kv` | [`PostBody`] | 200 [`OkAnswer`] |
+//! | `PUT /kv/{key}` | [`PutBody`] | 200 [`OkAnswer`] |
+//! | `DELETE /kv/{key}` | none | 200 [`OkAnswer`] |
+//! | `GET /kv/{key}?consistency=` ([`Consistency`]) | none | 200 / 404 [`ValueAnswer`] |
+//!
+//! A successful write carries [`crate::headers::INDEX`], every read answer
+//! [`crate::headers::APPLIED_INDEX`]. The node reads request bodies field by
+//! field (so that each malformed body gets its own error code), with the
+//! field names of these types.
+
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
+
+/// Name of the query parameter that carries a read's [`Consistency`].
+pub const CONSISTENCY_PARAM: &str = "consistency";
+
+/// How fresh a read must be (`?consistency=linearizable|lease|eventual`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Consistency {
+    /// Confirmed with a quorum by the leader: never stale.
+    Linearizable,
+    /// Served by the leader under its lease: never stale while clocks behave.
+    Lease,
+    /// Served by whichever node receives it: may lag the leader.
+    Eventual,
+}
+
+impl Consistency {
+    /// Parses the query-string spelling; `None` for unknown values.
+    #[must_use]
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "linearizable" => Some(Self::Linearizable),
+            "lease" => Some(Self::Lease),
+            "eventual" => Some(Self::Eventual),
+            _ => None,
+        }
+    }
+
+    /// `?consistency=<spelling>`, to append to a `/kv/{key}` path.
+    #[must_use]
+    pub fn query(self) -> &'static str {
+        match self {
+            Self::Linearizable => "?consistency=linearizable",
+            Self::Lease => "?consistency=lease",
+            Self::Eventual => "?consistency=eventual",
+        }
+    }
+}
+
+/// `POST /kv` body: `{"key":"k","value":"v"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostBody<'a> {
+    /// The key (UTF-8, non-empty).
+    #[serde(borrow)]
+    pub key: Cow<'a, str>,
+    /// The value (a JSON string).
+    #[serde(borrow)]
+    pub value: Cow<'a, str>,
+}
+
+/// `PUT /kv/{key}` body: `{"value":"v"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PutBody<'a> {
+    /// The value (a JSON string); borrowed when encoding, so a large value is not copied.
+    #[serde(borrow)]
+    pub value: Cow<'a, str>,
+}
+
+/// Answer of a successful write or delete (and of a member registration): `{"ok":true}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OkAnswer {
+    /// Always `true`.
+    pub ok: bool,
+}
+
+impl OkAnswer {
+    /// `{"ok":true}`.
+    pub const OK: Self = Self { ok: true };
+}
+
+/// Answer of a key read: 200 `{"value":"v"}`, or 404 `{"value":null}` for a
+/// missing key (a 404 for an unknown path carries an [`crate::ErrorBody`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValueAnswer {
+    /// The value, `None` when the key does not exist. Required when decoding
+    /// (`null` is not absent), so an error body never reads as a missing key.
+    #[serde(deserialize_with = "required")]
+    pub value: Option<String>,
+}
+
+/// Decodes an `Option` field that must be present (it may be `null`).
+fn required<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Option::<String>::deserialize(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_are_the_documented_json() {
+        let post = PostBody {
+            key: "k".into(),
+            value: "v".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&post).unwrap(),
+            r#"{"key":"k","value":"v"}"#
+        );
+        let put = PutBody {
+            value: "a\"b".into(),
+        };
+        let text = serde_json::to_string(&put).unwrap();
+        assert_eq!(text, r#"{"value":"a\"b"}"#);
+        assert_eq!(serde_json::from_str::<PutBody<'_>>(&text).unwrap(), put);
+        assert_eq!(
+            serde_json::to_string(&OkAnswer::OK).unwrap(),
+            r#"{"ok":true}"#
+        );
+        let found = ValueAnswer {
+            value: Some("v".into()),
+        };
+        assert_eq!(serde_json::to_string(&found).unwrap(), r#"{"value":"v"}"#);
+        let missing: ValueAnswer = serde_json::from_str(r#"{"value":null}"#).unwrap();
+        assert_eq!(missing.value, None);
+        assert_eq!(
+            serde_json::to_string(&missing).unwrap(),
+            r#"{"value":null}"#
+        );
+        let not_found = r#"{"error":"not_found","message":"no such endpoint: /x"}"#;
+        assert!(serde_json::from_str::<ValueAnswer>(not_found).is_err());
+    }
+
+    #[test]
+    fn consistency_spellings() {
+        for (c, text) in [
+            (Consistency::Linearizable, "linearizable"),
+            (Consistency::Lease, "lease"),
+            (Consistency::Eventual, "eventual"),
+        ] {
+            assert_eq!(Consistency::parse(text), Some(c));
+            assert_eq!(c.query(), format!("?{CONSISTENCY_PARAM}={text}"));
+            assert_eq!(serde_json::to_string(&c).unwrap(), format!("\"{text}\""));
+        }
+        assert_eq!(Consistency::parse("lease"), Some(Consistency::Lease));
+        assert_eq!(Consistency::parse("strong"), None);
+        assert_eq!(Consistency::parse(""), None);
+    }
+}
