@@ -3,6 +3,13 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
+/// Error code of a 503 answer to an eventual read with `min_index=N` when the
+/// serving node's applied index stayed below `N` for the node's bounded wait
+/// (`node.min_index_wait_ms`). Retryable on another node: the leader has
+/// applied every index it acknowledged a write with. The answer carries
+/// [`crate::headers::APPLIED_INDEX`] too.
+pub const MIN_INDEX_NOT_REACHED: &str = "min_index_not_reached";
+
 /// The JSON body of every error answer (any 4xx or 5xx from a node).
 ///
 /// Fields are declared in the order the node has always sent them (sorted).

@@ -18,5 +18,6 @@ pub const FORWARDED_BY: &str = "x-kv-forwarded-by";
 /// On a successful write: a log index at or after that write, already
 /// applied on the leader when it answered.
 pub const INDEX: &str = "x-kv-index";
-/// On every read answer: the serving node's applied index before the read.
+/// On every read answer (also forwarded ones, and a 503 `min_index_not_reached`):
+/// the serving node's applied index before the read.
 pub const APPLIED_INDEX: &str = "x-kv-applied-index";

@@ -5,7 +5,7 @@
 //! | `POST /kv` | [`PostBody`] | 200 [`OkAnswer`] |
 //! | `PUT /kv/{key}` | [`PutBody`] | 200 [`OkAnswer`] |
 //! | `DELETE /kv/{key}` | none | 200 [`OkAnswer`] |
-//! | `GET /kv/{key}?consistency=` ([`Consistency`]) | none | 200 / 404 [`ValueAnswer`] |
+//! | `GET /kv/{key}?consistency=` ([`Consistency`]) `[&min_index=N]` ([`MIN_INDEX_PARAM`]) | none | 200 / 404 [`ValueAnswer`] |
 //!
 //! A successful write carries [`crate::headers::INDEX`], every read answer
 //! [`crate::headers::APPLIED_INDEX`]. The node reads request bodies field by
@@ -18,6 +18,14 @@ use serde::{Deserialize, Serialize};
 
 /// Name of the query parameter that carries a read's [`Consistency`].
 pub const CONSISTENCY_PARAM: &str = "consistency";
+
+/// Name of the query parameter of an eventual read that names the lowest log
+/// index the answer may reflect (`?consistency=eventual&min_index=N`): the
+/// serving node answers once its applied index is at least `N`, or fails
+/// with a 503 [`crate::error::MIN_INDEX_NOT_REACHED`]; it never answers with
+/// older state. A session's token: the highest `x-kv-index` or
+/// `x-kv-applied-index` it has seen.
+pub const MIN_INDEX_PARAM: &str = "min_index";
 
 /// How fresh a read must be (`?consistency=linearizable|lease|eventual`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -52,6 +60,13 @@ impl Consistency {
             Self::Eventual => "?consistency=eventual",
         }
     }
+}
+
+/// `?consistency=eventual&min_index={index}`: an eventual read that must
+/// reflect at least log index `index` ([`MIN_INDEX_PARAM`]).
+#[must_use]
+pub fn eventual_min_index_query(index: u64) -> String {
+    format!("?{CONSISTENCY_PARAM}=eventual&{MIN_INDEX_PARAM}={index}")
 }
 
 /// `POST /kv` body: `{"key":"k","value":"v"}`.
@@ -150,6 +165,10 @@ mod tests {
             assert_eq!(serde_json::to_string(&c).unwrap(), format!("\"{text}\""));
         }
         assert_eq!(Consistency::parse("lease"), Some(Consistency::Lease));
+        assert_eq!(
+            eventual_min_index_query(42),
+            "?consistency=eventual&min_index=42"
+        );
         assert_eq!(Consistency::parse("strong"), None);
         assert_eq!(Consistency::parse(""), None);
     }

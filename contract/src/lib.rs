@@ -27,5 +27,5 @@ pub mod topology;
 
 pub use cluster::{MemberRecord, NodeIdBody, PromoteAnswer, RoleAnswer};
 pub use error::{ErrorBody, Outcome};
-pub use kv::{Consistency, OkAnswer, PostBody, PutBody, ValueAnswer};
+pub use kv::{eventual_min_index_query, Consistency, OkAnswer, PostBody, PutBody, ValueAnswer};
 pub use topology::{Member, Role, Topology};

@@ -85,6 +85,11 @@ pub struct NodeSettings {
     pub request_timeout_ms: u64,
     /// Time a follower waits for the leader when forwarding a request.
     pub forward_timeout_ms: u64,
+    /// Longest time an eventual read with `min_index=N` waits for this node
+    /// to apply index `N` before it answers 503 `min_index_not_reached`
+    /// (0: answer at once). Short, so a session client tries another node
+    /// instead of queueing behind a lagging one.
+    pub min_index_wait_ms: u64,
     /// Time given to in-flight requests to drain on SIGTERM/SIGINT.
     pub shutdown_timeout_secs: u64,
     /// Bearer token for `/admin/*` and `/internal/*`; `KV_ADMIN_TOKEN` overrides it.
@@ -106,6 +111,7 @@ impl Default for NodeSettings {
             max_value_bytes: 1024 * 1024,
             request_timeout_ms: 5_000,
             forward_timeout_ms: 5_000,
+            min_index_wait_ms: 200,
             shutdown_timeout_secs: 10,
             admin_token: None,
             workers: 0,

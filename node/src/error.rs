@@ -61,6 +61,16 @@ pub enum ApiError {
     /// The engine refused for a reason other than leadership (overload, shutdown).
     #[error("{0}")]
     Unavailable(String),
+    /// An eventual read's `min_index` was not applied here within the bounded wait.
+    #[error("applied index {applied} < min_index {min_index} after waiting {waited_ms} ms; retry on another node (the leader is fresh enough)")]
+    MinIndexNotReached {
+        /// This node's applied index when it gave up.
+        applied: u64,
+        /// The index the read asked for.
+        min_index: u64,
+        /// How long it waited.
+        waited_ms: u64,
+    },
     /// Missing or wrong admin token.
     #[error("{0}")]
     Unauthorized(String),
@@ -106,6 +116,7 @@ impl ApiError {
             Self::Timeout(_) => "timeout",
             Self::LeaderUnreachable { .. } => "leader_unreachable",
             Self::Unavailable(_) => "unavailable",
+            Self::MinIndexNotReached { .. } => kv_contract::error::MIN_INDEX_NOT_REACHED,
             Self::Unauthorized(_) => "unauthorized",
             Self::NotSupported(_) => "not_supported",
             Self::Internal(_) => "internal",
@@ -121,9 +132,10 @@ impl ResponseError for ApiError {
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
-            Self::NoLeader | Self::NotLeader { .. } | Self::Unavailable(_) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Self::NoLeader
+            | Self::NotLeader { .. }
+            | Self::Unavailable(_)
+            | Self::MinIndexNotReached { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
             Self::LeaderUnreachable { .. } => StatusCode::BAD_GATEWAY,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
@@ -144,6 +156,10 @@ impl ResponseError for ApiError {
         let mut resp = HttpResponse::build(self.status_code());
         if matches!(self, Self::Unauthorized(_)) {
             resp.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        if let Self::MinIndexNotReached { applied, .. } = self {
+            resp.insert_header((kv_contract::headers::APPLIED_INDEX, *applied));
+            resp.insert_header(("Retry-After", "0"));
         }
         resp.json(body)
     }
@@ -204,5 +220,22 @@ mod tests {
         assert_eq!(body["leader_id"], 3);
         assert_eq!(body_json(&ApiError::NoLeader)["error"], "no_leader");
         assert_eq!(body_json(&ApiError::Timeout(5000))["outcome"], "unknown");
+        let e = ApiError::MinIndexNotReached {
+            applied: 7,
+            min_index: 9,
+            waited_ms: 200,
+        };
+        assert_eq!(e.status_code(), StatusCode::SERVICE_UNAVAILABLE);
+        let resp = e.error_response();
+        assert_eq!(resp.headers().get("x-kv-applied-index").unwrap(), "7");
+        let body = body_json(&e);
+        assert_eq!(body["error"], "min_index_not_reached");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("applied index 7 < min_index 9"),
+            "{body}"
+        );
     }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
-use kv_contract::kv::CONSISTENCY_PARAM;
+use kv_contract::kv::{CONSISTENCY_PARAM, MIN_INDEX_PARAM};
 use serde_json::Value;
 
 use crate::config::{Consistency, NodeSettings};
@@ -123,19 +123,46 @@ pub fn parse_put_body(body: &[u8], limits: &Limits) -> ApiResult<String> {
     Ok(value)
 }
 
-/// Parse `?consistency=` (absent means the node's default).
-pub fn parse_consistency(query: &str, default: Consistency) -> ApiResult<Consistency> {
+/// A read's query: `?consistency=` (absent means the node's default) and
+/// `?min_index=` (absent means none).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadQuery {
+    /// How fresh the read must be.
+    pub consistency: Consistency,
+    /// Lowest log index the answer may reflect.
+    pub min_index: Option<u64>,
+}
+
+/// Parse a read's query string; a bad `consistency` or a `min_index` that is
+/// not a non-negative integer is a 400.
+pub fn parse_read_query(query: &str, default: Consistency) -> ApiResult<ReadQuery> {
     let pairs = serde_urlencoded::from_str::<Vec<(String, String)>>(query)
         .map_err(|e| ApiError::bad("invalid_query", format!("malformed query string: {e}")))?;
-    match pairs.iter().rev().find(|(k, _)| k == CONSISTENCY_PARAM) {
-        None => Ok(default),
-        Some((_, v)) => Consistency::parse(v).ok_or_else(|| {
+    let last = |name: &str| pairs.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v);
+    let consistency = match last(CONSISTENCY_PARAM) {
+        None => default,
+        Some(v) => Consistency::parse(v).ok_or_else(|| {
             ApiError::bad(
                 "invalid_consistency",
                 format!("consistency must be linearizable, lease or eventual, got {v:?}"),
             )
-        }),
-    }
+        })?,
+    };
+    let min_index = match last(MIN_INDEX_PARAM) {
+        None => None,
+        Some(v) => Some(v.parse::<u64>().map_err(|_| {
+            ApiError::bad(
+                "invalid_min_index",
+                format!(
+                    "{MIN_INDEX_PARAM} must be a non-negative integer (a log index), got {v:?}"
+                ),
+            )
+        })?),
+    };
+    Ok(ReadQuery {
+        consistency,
+        min_index,
+    })
 }
 
 /// Read a request body with a size limit and a deadline, so a client that
@@ -250,6 +277,34 @@ mod tests {
             .expect_err("value over 16 bytes");
         assert_eq!(e.code(), "value_too_large");
         assert!(validate_key("12345678", &LIMITS).is_ok());
+    }
+
+    fn parse_consistency(query: &str, d: Consistency) -> ApiResult<Consistency> {
+        parse_read_query(query, d).map(|q| q.consistency)
+    }
+
+    #[test]
+    fn min_index_query() {
+        let d = Consistency::Lease;
+        let q = |s| parse_read_query(s, d);
+        assert_eq!(q("").expect("ok").min_index, None);
+        assert_eq!(
+            q("consistency=eventual&min_index=42").expect("ok"),
+            ReadQuery {
+                consistency: Consistency::Eventual,
+                min_index: Some(42)
+            }
+        );
+        assert_eq!(q("min_index=0").expect("ok").min_index, Some(0));
+        for bad in [
+            "min_index=",
+            "min_index=abc",
+            "min_index=-1",
+            "min_index=1.5",
+            "min_index=99999999999999999999",
+        ] {
+            assert_eq!(code(q(bad)), "invalid_min_index", "{bad}");
+        }
     }
 
     #[test]

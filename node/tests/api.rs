@@ -400,3 +400,111 @@ fn admin_endpoints_need_the_token_when_one_is_configured() {
         );
     }
 }
+
+/// `?consistency=eventual&min_index=N`: a follower answers only once it has
+/// applied `N` (also right after it was SIGSTOPped through the write and
+/// resumed), a `min_index` it cannot reach in time is a retryable 503 with
+/// its own code, a malformed one a 400; every read answer, forwarded ones
+/// too, carries `x-kv-applied-index`.
+#[test]
+fn min_index_reads_never_answer_older_state() {
+    let mut cluster = Cluster::start(ClusterOptions {
+        node_extra: vec!["min_index_wait_ms = 3000".into()],
+        ..ClusterOptions::default()
+    });
+    let leader = cluster.wait_for_leader(Duration::from_secs(30));
+    let follower = *cluster
+        .ids()
+        .iter()
+        .find(|id| **id != leader)
+        .expect("a follower");
+    let (lurl, furl) = (cluster.api_url(leader), cluster.api_url(follower));
+    let index = |a: &common::Answer| -> u64 {
+        a.header("x-kv-index")
+            .unwrap_or_else(|| panic!("no x-kv-index: {a:?}"))
+            .parse()
+            .expect("numeric x-kv-index")
+    };
+    let applied = |a: &common::Answer| -> u64 {
+        a.header("x-kv-applied-index")
+            .unwrap_or_else(|| panic!("no x-kv-applied-index: {a:?}"))
+            .parse()
+            .expect("numeric x-kv-applied-index")
+    };
+    let read = |base: &str, min: u64| {
+        call(
+            "GET",
+            &format!("{base}/kv/session?consistency=eventual&min_index={min}"),
+            None,
+        )
+    };
+
+    let w1 = put(&lurl, "session", "v1");
+    assert_eq!(w1.status, 200, "{w1:?}");
+    let a = read(&furl, index(&w1));
+    assert_eq!(
+        (a.status, a.json["value"].as_str()),
+        (200, Some("v1")),
+        "{a:?}"
+    );
+    assert!(applied(&a) >= index(&w1), "{a:?}");
+
+    // The follower misses the second write while stopped; a read with the
+    // write's index, sent while it is stopped and served after it resumes,
+    // must see v2, never v1.
+    cluster.pause(follower);
+    let w2 = put(&lurl, "session", "v2");
+    assert_eq!(w2.status, 200, "{w2:?}");
+    let min = index(&w2);
+    let reader = {
+        let furl = furl.clone();
+        std::thread::spawn(move || read(&furl, min))
+    };
+    cluster.resume(follower);
+    let a = reader.join().expect("reader thread");
+    assert_eq!(
+        (a.status, a.json["value"].as_str()),
+        (200, Some("v2")),
+        "{a:?}"
+    );
+    assert!(applied(&a) >= min, "{a:?}");
+
+    // An index nobody has reached: the bounded wait runs out, 503 with its code.
+    let started = Instant::now();
+    let far = min + 1_000_000;
+    let a = read(&furl, far);
+    assert_eq!(a.status, 503, "{a:?}");
+    assert_eq!(a.json["error"], "min_index_not_reached", "{a:?}");
+    let message = a.json["message"].as_str().unwrap_or_default();
+    assert!(message.contains(&format!("< min_index {far}")), "{a:?}");
+    assert!(applied(&a) < far, "{a:?}");
+    assert!(
+        started.elapsed() >= Duration::from_millis(2900),
+        "did not wait"
+    );
+
+    // Malformed min_index: JSON 400.
+    for bad in ["abc", "-1", "", "1e3"] {
+        let a = call(
+            "GET",
+            &format!("{furl}/kv/session?consistency=eventual&min_index={bad}"),
+            None,
+        );
+        assert_eq!(a.status, 400, "{bad}: {a:?}");
+        assert_eq!(a.json["error"], "invalid_min_index", "{bad}: {a:?}");
+    }
+
+    // Forwarded (lease, linearizable) and missing-key reads carry the header too.
+    for c in ["lease", "linearizable"] {
+        let a = get(&furl, "session", c);
+        assert_eq!(a.status, 200, "{c}: {a:?}");
+        assert_eq!(
+            a.header("x-kv-forwarded-to"),
+            Some(leader.to_string().as_str())
+        );
+        assert!(applied(&a) >= min, "{c}: {a:?}");
+    }
+    let a = get(&furl, "no-such-key", "eventual");
+    assert_eq!(a.status, 404, "{a:?}");
+    applied(&a);
+}

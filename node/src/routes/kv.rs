@@ -1,6 +1,8 @@
 //! `/kv`: writes go to the leader (forwarded one hop from a follower); reads
 //! are served locally (eventual) or by the leader (lease, linearizable).
 
+use std::time::{Duration, Instant};
+
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use d_engine_core::config::ReadConsistencyPolicy;
@@ -135,15 +137,18 @@ async fn get_kv(
     fwd: web::Data<Forwarder>,
 ) -> ApiResult<HttpResponse> {
     let key = path_key(&req, &state.limits)?;
-    let consistency =
-        validate::parse_consistency(req.query_string(), state.settings.default_consistency)?;
+    let query = validate::parse_read_query(req.query_string(), state.settings.default_consistency)?;
+    let consistency = query.consistency;
     let policy = match consistency {
         Consistency::Eventual => ReadConsistencyPolicy::EventualConsistency,
         Consistency::Lease => ReadConsistencyPolicy::LeaseRead,
         Consistency::Linearizable => ReadConsistencyPolicy::LinearizableRead,
     };
     if consistency == Consistency::Eventual || state.engine.is_leader() {
-        let applied = state.progress.applied();
+        let applied = match (consistency, query.min_index) {
+            (Consistency::Eventual, Some(min_index)) => wait_for_index(&state, min_index).await?,
+            _ => state.progress.applied(),
+        };
         match state
             .engine
             .client()
@@ -161,6 +166,29 @@ async fn get_kv(
         }
     }
     forward::to_leader(&state, &fwd, &req, Bytes::new(), "read").await
+}
+
+/// This node's applied index once it is at least `min_index`, waiting up to
+/// `node.min_index_wait_ms`. When the wait runs out the read fails with a
+/// retryable 503 `min_index_not_reached` rather than being forwarded to the
+/// leader: the client picks another node from its topology (possibly a
+/// fresh follower), the leader takes no hidden load exactly when followers
+/// lag, and a `curl` user sees why.
+async fn wait_for_index(state: &AppState, min_index: u64) -> ApiResult<u64> {
+    let max_wait = Duration::from_millis(state.settings.min_index_wait_ms);
+    let started = Instant::now();
+    state
+        .progress
+        .wait_applied(min_index, max_wait)
+        .await
+        .map_err(|applied| {
+            metrics::counter!("kv_min_index_not_reached_total").increment(1);
+            ApiError::MinIndexNotReached {
+                applied,
+                min_index,
+                waited_ms: started.elapsed().as_millis() as u64,
+            }
+        })
 }
 
 fn value_response(value: Option<Bytes>, applied: u64) -> HttpResponse {
