@@ -105,6 +105,24 @@ impl SmartClientBuilder {
         self
     }
 
+    /// Whether eventual reads carry the session's index as `min_index`
+    /// (default `true`); `false` opts out into plain eventual reads.
+    #[must_use]
+    pub fn session_consistency(mut self, on: bool) -> Self {
+        self.config.session_consistency = on;
+        self
+    }
+
+    /// Followers whose published applied index lags the leader's commit
+    /// index by more than `entries` are not chosen for eventual reads (as
+    /// MongoDB's `maxStalenessSeconds`, in log entries). Progress is what
+    /// the last `/topology` refresh showed (nodes exchange it every 200 ms).
+    #[must_use]
+    pub fn max_staleness(mut self, entries: u64) -> Self {
+        self.config.selection.max_staleness = Some(entries);
+        self
+    }
+
     /// Period of the background topology poll.
     #[must_use]
     pub fn refresh_interval(mut self, interval: Duration) -> Self {

@@ -8,7 +8,7 @@
 //! a local task. When the last handle is dropped the queue closes and the
 //! thread stops. [`SmartClient::builder`] is in `builder`.
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -16,8 +16,11 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::config::ClientConfig;
 use crate::error::{Error, Result};
-use crate::request::{consistency_query, key_path, value_body, Call, Op};
+use kv_contract::eventual_min_index_query;
+
+use crate::request::{consistency_query, key_path, value_body, Answer, Call, Op};
 use crate::selection::ReadConsistency;
+use crate::session::Session;
 use crate::shared::Shared;
 use crate::stats::{Counters, NodeStats, Stats};
 use crate::topology::TopologyView;
@@ -31,6 +34,8 @@ pub struct SmartClient {
 struct Handle {
     shared: Arc<Shared>,
     calls: mpsc::UnboundedSender<Call>,
+    /// The handle's own session index (shared by its clones).
+    session: AtomicU64,
 }
 
 impl std::fmt::Debug for SmartClient {
@@ -51,7 +56,11 @@ impl SmartClient {
         crate::worker::spawn(shared.clone(), rx, ready_tx)?;
         ready_rx.await.map_err(|_| Error::Shutdown)??;
         Ok(Self {
-            inner: Arc::new(Handle { shared, calls: tx }),
+            inner: Arc::new(Handle {
+                shared,
+                calls: tx,
+                session: AtomicU64::new(0),
+            }),
         })
     }
 
@@ -61,7 +70,7 @@ impl SmartClient {
         path: String,
         body: Option<Bytes>,
         key_len: usize,
-    ) -> Result<Option<Bytes>> {
+    ) -> Result<Answer> {
         let (reply, rx) = oneshot::channel();
         let call = Call {
             op,
@@ -74,15 +83,66 @@ impl SmartClient {
         rx.await.map_err(|_| Error::Shutdown)?
     }
 
-    /// Writes `value` under `key` (both UTF-8; anything else is a
-    /// [`Error::BadRequest`] raised before sending).
-    pub async fn put(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
-        let key = key.as_ref();
-        let path = key_path(key, "")?;
-        let body = value_body(value.as_ref())?;
-        self.call(Op::Put, path, Some(body), key.len())
+    /// Runs a call for `session`: an eventual read carries the session's
+    /// index as `min_index` (unless sessions are off), and every answer's
+    /// index advances the session.
+    async fn session_call(
+        &self,
+        session: &AtomicU64,
+        op: Op,
+        key: &[u8],
+        body: Option<Bytes>,
+    ) -> Result<Option<Bytes>> {
+        let path = match op {
+            Op::Get(consistency) => {
+                let index = session.load(Ordering::Acquire);
+                if consistency == ReadConsistency::Eventual
+                    && index > 0
+                    && self.inner.shared.config.session_consistency
+                {
+                    key_path(key, &eventual_min_index_query(index))?
+                } else {
+                    key_path(key, consistency_query(consistency))?
+                }
+            }
+            Op::Put | Op::Delete => key_path(key, "")?,
+        };
+        let answer = self.call(op, path, body, key.len()).await?;
+        if let Some(index) = answer.index {
+            session.fetch_max(index, Ordering::AcqRel);
+        }
+        Ok(answer.value)
+    }
+
+    pub(crate) async fn put_in(&self, session: &AtomicU64, key: &[u8], value: &[u8]) -> Result<()> {
+        let body = value_body(value)?;
+        self.session_call(session, Op::Put, key, Some(body))
             .await
             .map(drop)
+    }
+
+    pub(crate) async fn get_in(
+        &self,
+        session: &AtomicU64,
+        key: &[u8],
+        consistency: ReadConsistency,
+    ) -> Result<Option<Bytes>> {
+        self.session_call(session, Op::Get(consistency), key, None)
+            .await
+    }
+
+    pub(crate) async fn delete_in(&self, session: &AtomicU64, key: &[u8]) -> Result<()> {
+        self.session_call(session, Op::Delete, key, None)
+            .await
+            .map(drop)
+    }
+
+    /// Writes `value` under `key` (both UTF-8; anything else is a
+    /// [`Error::BadRequest`] raised before sending). Advances this handle's
+    /// session to the write's index.
+    pub async fn put(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
+        self.put_in(&self.inner.session, key.as_ref(), value.as_ref())
+            .await
     }
 
     /// [`SmartClient::put`] for string keys and values.
@@ -91,14 +151,20 @@ impl SmartClient {
     }
 
     /// Reads `key` with the given consistency; `Ok(None)` if it is absent.
+    ///
+    /// An eventual read sees at least every write and read this handle (and
+    /// its clones) has completed: it carries the handle's session index as
+    /// `min_index` unless [`crate::SmartClientBuilder::session_consistency`]
+    /// turned that off. A node that has not applied it in time answers
+    /// `min_index_not_reached` and the read goes to another node, the
+    /// leader last.
     pub async fn get(
         &self,
         key: impl AsRef<[u8]>,
         consistency: ReadConsistency,
     ) -> Result<Option<Bytes>> {
-        let key = key.as_ref();
-        let path = key_path(key, consistency_query(consistency))?;
-        self.call(Op::Get(consistency), path, None, key.len()).await
+        self.get_in(&self.inner.session, key.as_ref(), consistency)
+            .await
     }
 
     /// [`SmartClient::get`] returning a `String`.
@@ -110,9 +176,30 @@ impl SmartClient {
 
     /// Deletes `key` (succeeds whether or not it existed).
     pub async fn delete(&self, key: impl AsRef<[u8]>) -> Result<()> {
-        let key = key.as_ref();
-        let path = key_path(key, "")?;
-        self.call(Op::Delete, path, None, key.len()).await.map(drop)
+        self.delete_in(&self.inner.session, key.as_ref()).await
+    }
+
+    /// A new session with its own index (starting at 0) and the same
+    /// get/put/delete API, sharing this client's connections and topology.
+    /// Use one per causal chain (e.g. per end user) so that one chain's
+    /// writes do not make another's follower reads wait.
+    #[must_use]
+    pub fn session(&self) -> Session {
+        Session::new(self.clone())
+    }
+
+    /// The highest log index this handle's session has written or read
+    /// (0 before the first answer): its causal token.
+    #[must_use]
+    pub fn session_index(&self) -> u64 {
+        self.inner.session.load(Ordering::Acquire)
+    }
+
+    /// Raises this handle's session index to at least `index` (a token
+    /// from another handle or process, as MongoDB's `advanceOperationTime`),
+    /// so its eventual reads see everything up to `index`.
+    pub fn advance_session_index(&self, index: u64) {
+        self.inner.session.fetch_max(index, Ordering::AcqRel);
     }
 
     /// The cached topology, with the leader the client currently routes to.
@@ -163,5 +250,6 @@ mod tests {
     fn handle_is_send_sync_clone() {
         fn check<T: Send + Sync + Clone + 'static>() {}
         check::<SmartClient>();
+        check::<Session>();
     }
 }

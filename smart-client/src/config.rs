@@ -33,6 +33,10 @@ pub struct ClientConfig {
     pub probe_interval: Duration,
     /// Connection pool limit of the HTTP client (default 512).
     pub max_connections: usize,
+    /// Whether eventual reads carry the session's index as `min_index`
+    /// (default `true`: read-your-writes and monotonic reads). `false` gives
+    /// plain eventual reads that may lag behind the session's own writes.
+    pub session_consistency: bool,
 }
 
 impl Default for ClientConfig {
@@ -59,6 +63,7 @@ impl Default for ClientConfig {
             refresh_interval: Duration::from_millis(150),
             probe_interval: Duration::from_millis(100),
             max_connections: 512,
+            session_consistency: true,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The crate's one error type, and the classification of a single attempt's
 //! failure (transport trouble versus an answer) that drives retries.
 
+use kv_contract::error::MIN_INDEX_NOT_REACHED;
 use kv_contract::ErrorBody;
 
 use crate::selection::NodeId;
@@ -75,6 +76,9 @@ pub(crate) enum AttemptError {
     LeaderUnreachable,
     /// The server gave up waiting for its commit (`504 timeout`, outcome unknown).
     ServerTimeout,
+    /// The node had not applied the read's `min_index` within its bounded
+    /// wait (`503 min_index_not_reached`): try another node, the leader last.
+    Behind,
     /// Any other 5xx (e.g. `503 unavailable`).
     Server(u16, String),
     /// A 4xx answer: final, never retried.
@@ -129,6 +133,7 @@ impl std::fmt::Display for AttemptError {
             AttemptError::NoLeader => f.write_str("no leader"),
             AttemptError::LeaderUnreachable => f.write_str("leader unreachable"),
             AttemptError::ServerTimeout => f.write_str("server timed out, outcome unknown"),
+            AttemptError::Behind => f.write_str("node behind the session's index"),
             AttemptError::Server(status, code) => write!(f, "server error {status} {code}"),
             AttemptError::Rejected { code, message } => write!(f, "{code}: {message}"),
         }
@@ -142,6 +147,7 @@ pub(crate) fn classify(status: u16, body: &[u8]) -> AttemptError {
     match (status, parsed.error.as_str()) {
         (503, "not_leader") => AttemptError::NotLeader(parsed.leader_hint()),
         (503, "no_leader") => AttemptError::NoLeader,
+        (503, MIN_INDEX_NOT_REACHED) => AttemptError::Behind,
         (502, _) => AttemptError::LeaderUnreachable,
         (504, _) | (408, _) => AttemptError::ServerTimeout,
         (400..=499, _) => AttemptError::Rejected {
@@ -201,6 +207,12 @@ mod tests {
             classify(503, br#"{"error":"unavailable"}"#),
             AttemptError::Server(503, "unavailable".into())
         );
+        let behind = classify(
+            503,
+            br#"{"error":"min_index_not_reached","message":"applied index 3 < min_index 9"}"#,
+        );
+        assert_eq!(behind, AttemptError::Behind);
+        assert!(!behind.is_node_failure() && !behind.outcome_unknown() && !behind.is_leaderless());
         assert!(AttemptError::Connect("refused".into()).is_node_failure());
         assert!(AttemptError::TimedOut.outcome_unknown());
         assert!(AttemptError::NotLeader(None).is_leaderless());

@@ -24,6 +24,14 @@
 //!   cached [`TopologyView`] (`topology`) current and re-admit ejected nodes;
 //!   requests wake the refresher through `refresh_trigger`.
 //!
+//! Session consistency: each handle (with its clones), and each
+//! [`Session`] from [`SmartClient::session`], tracks the highest log index
+//! it has written or read and sends it as `min_index` on eventual reads, so
+//! they see the session's own writes and never go back in time while still
+//! being served by followers ([`SmartClientBuilder::session_consistency`]
+//! turns this off). [`SmartClientBuilder::max_staleness`] keeps followers
+//! that lag the leader's commit by more than a bound out of selection.
+//!
 //! The two public modules hold one concept per file:
 //!
 //! * [`selection`]: `types` (the vocabulary: [`NodeId`], [`Role`],
@@ -61,6 +69,7 @@ mod prober;
 mod refresh_trigger;
 mod refresher;
 mod request;
+mod session;
 mod shared;
 mod stats;
 mod topology;
@@ -77,5 +86,6 @@ pub use config::ClientConfig;
 pub use error::{Error, Result};
 pub use retry::{Backoff, EjectionPolicy, Jitter, RetryPolicy};
 pub use selection::{BalancePolicy, NodeId, ReadConsistency, ReadPreference, Role, TagSet};
+pub use session::Session;
 pub use stats::{NodeStats, Stats};
 pub use topology::{Member, TopologyView};

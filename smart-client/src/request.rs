@@ -74,7 +74,17 @@ pub(crate) struct Call {
     /// Key length in bytes (for the span).
     pub key_len: usize,
     /// Where the outcome goes.
-    pub reply: oneshot::Sender<Result<Option<Bytes>>>,
+    pub reply: oneshot::Sender<Result<Answer>>,
+}
+
+/// A successful call's outcome.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Answer {
+    /// The value read (`None` for writes and absent keys).
+    pub value: Option<Bytes>,
+    /// The log index the answer reflects at least (`x-kv-index` of a write,
+    /// `x-kv-applied-index` of a read), if the node sent one.
+    pub index: Option<u64>,
 }
 
 /// Bytes that may appear unescaped in a path segment (RFC 3986 unreserved).

@@ -31,8 +31,12 @@ pub struct TopologyView {
     pub leader_id: Option<NodeId>,
     /// Topology version of the last refresh (change detection).
     pub version: u64,
-    /// Known members, sorted by id.
+    /// Known members, sorted by id (each with its `applied_index` as the
+    /// answering node knew it).
     pub members: Vec<Member>,
+    /// The leader's commit index as the answering node knew it (for
+    /// `max_staleness`).
+    pub commit_index: Option<u64>,
 }
 
 impl TopologyView {
@@ -65,6 +69,7 @@ pub fn parse_topology(body: &[u8]) -> Result<TopologyView, serde_json::Error> {
         leader_id: wire.leader_id,
         version: wire.version,
         members,
+        commit_index: wire.commit_index,
     })
 }
 
@@ -77,6 +82,9 @@ pub struct ReplyHints {
     pub term: Option<u64>,
     /// `x-kv-forwarded-to`: the leader a follower forwarded the request to.
     pub forwarded_to: Option<NodeId>,
+    /// `x-kv-index` (writes) or else `x-kv-applied-index` (reads): the log
+    /// index the answer reflects at least, a session's causal token.
+    pub index: Option<u64>,
 }
 
 impl ReplyHints {
@@ -89,6 +97,7 @@ impl ReplyHints {
             leader: num(h, headers::LEADER),
             term: num(h, headers::TERM),
             forwarded_to: num(h, headers::FORWARDED_TO),
+            index: num(h, headers::INDEX).or_else(|| num(h, headers::APPLIED_INDEX)),
         }
     }
 }
@@ -240,8 +249,12 @@ mod tests {
         assert_eq!(v.members[1].role, Role::Learner);
         assert_eq!(v.members[1].api_url, None);
         assert_eq!(v.leader_url(), Some("http://127.0.0.1:8081"));
-        let election = parse_topology(br#"{"node_id":1,"term":8,"leader_id":null,"members":[]}"#);
-        assert_eq!(election.unwrap().leader_id, None);
+        assert_eq!(v.commit_index, None);
+        let election = parse_topology(
+            br#"{"node_id":1,"term":8,"leader_id":null,"members":[],"commit_index":5}"#,
+        );
+        let election = election.unwrap();
+        assert_eq!((election.leader_id, election.commit_index), (None, Some(5)));
     }
 
     #[test]
@@ -258,15 +271,22 @@ mod tests {
         put("x-kv-term", "11");
         put("x-kv-forwarded-to", "3");
         put("x-kv-leader-url", "http://127.0.0.1:8083");
+        put("x-kv-applied-index", "40");
         let hints = ReplyHints::from_headers(&h);
         assert_eq!(
             hints,
             ReplyHints {
                 leader: Some(3),
                 term: Some(11),
-                forwarded_to: Some(3)
+                forwarded_to: Some(3),
+                index: Some(40),
             }
         );
+        h.insert(
+            awc::http::header::HeaderName::from_static("x-kv-index"),
+            awc::http::header::HeaderValue::from_static("42"),
+        );
+        assert_eq!(ReplyHints::from_headers(&h).index, Some(42));
         h.insert(
             awc::http::header::HeaderName::from_static("x-kv-leader"),
             awc::http::header::HeaderValue::from_static("garbage"),

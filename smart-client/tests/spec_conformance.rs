@@ -311,6 +311,7 @@ fn run_selection_case(case: &Value) -> CaseResult {
         latency_window: DEFAULT_LATENCY_WINDOW,
         policy: BalancePolicy::P2cEwma,
         allow_learner_reads: false,
+        max_staleness: None,
     };
     if let Some(rp) = case.get("read_preference") {
         if let Some(k) = unknown_key(rp, &["mode", "tag_sets"]) {
@@ -474,6 +475,7 @@ fn run_in_window_case(case: &Value) -> CaseResult {
         latency_window: DEFAULT_LATENCY_WINDOW,
         policy: BalancePolicy::P2cEwma,
         allow_learner_reads: false,
+        max_staleness: None,
     };
     let req = PickRequest::new(Operation::Read(ReadConsistency::Eventual));
     let mut selector = Selector::new();

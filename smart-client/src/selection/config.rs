@@ -26,6 +26,11 @@ pub struct SelectionConfig {
     pub policy: BalancePolicy,
     /// Whether learners count as followers for eventual reads.
     pub allow_learner_reads: bool,
+    /// Largest replication lag, in log entries, of a follower that may serve
+    /// eventual reads (its published `applied_index` behind the leader's
+    /// `commit_index`); `None` (default) accepts any lag. The leader is never
+    /// too stale; a member whose progress is unknown is not excluded.
+    pub max_staleness: Option<u64>,
 }
 
 impl Default for SelectionConfig {
@@ -36,6 +41,7 @@ impl Default for SelectionConfig {
             latency_window: DEFAULT_LATENCY_WINDOW,
             policy: BalancePolicy::default(),
             allow_learner_reads: false,
+            max_staleness: None,
         }
     }
 }

@@ -20,7 +20,9 @@ pub fn tags_match(tags: &TagSet, labels: &TagSet) -> bool {
 /// and deprioritized, without ejected, without deprioritized, everything.
 /// Each pass runs the full rules, so a `FollowerPreferred` read whose
 /// followers are all deprioritized goes to the leader before it goes back to
-/// a deprioritized follower. [`Role::Unknown`] is never selected.
+/// a deprioritized follower. [`Role::Unknown`] is never selected, nor is a
+/// follower that is [`Candidate::too_stale`] (a hard rule, as MongoDB's
+/// `maxStalenessSeconds`: `FollowerPreferred` then falls back to the leader).
 pub fn suitable_into(
     candidates: &[Candidate<'_>],
     op: Operation,
@@ -79,7 +81,7 @@ fn eligible_by_rules(
     let learners = cfg.allow_learner_reads;
     let follower_role = move |r: Role| r == Role::Follower || (learners && r == Role::Learner);
     let is_leader = |c: &Candidate<'_>| c.role == Role::Leader && !excluded(c);
-    let is_follower = |c: &Candidate<'_>| follower_role(c.role) && !excluded(c);
+    let is_follower = |c: &Candidate<'_>| follower_role(c.role) && !c.too_stale && !excluded(c);
     if op.requires_leader() {
         push_where(candidates, is_leader, out);
         return;
@@ -102,7 +104,7 @@ fn eligible_by_rules(
         ReadPreference::Nearest => push_tagged(
             candidates,
             &cfg.tag_sets,
-            |c| (c.role == Role::Leader || follower_role(c.role)) && !excluded(c),
+            |c| (c.role == Role::Leader || is_follower(c)) && !excluded(c),
             out,
         ),
     }
@@ -283,6 +285,30 @@ mod tests {
             ids(&c, &suitable(&c, Operation::Write, &cfg, &[1])),
             vec![1]
         );
+    }
+
+    #[test]
+    fn too_stale_followers_are_never_chosen() {
+        let mut c = cluster(&NO_LABELS);
+        c[1].too_stale = true;
+        let s = |c: &[Candidate<'_>], pref| ids(c, &suitable(c, EVENTUAL, &eventual(pref), &[]));
+        assert_eq!(s(&c, ReadPreference::Follower), vec![3]);
+        assert_eq!(s(&c, ReadPreference::FollowerPreferred), vec![3]);
+        assert_eq!(s(&c, ReadPreference::Nearest), vec![1, 3]);
+        // Even when the healthy follower is deprioritized or ejected.
+        assert_eq!(
+            ids(
+                &c,
+                &suitable(&c, EVENTUAL, &eventual(ReadPreference::Follower), &[3])
+            ),
+            vec![3]
+        );
+        c[2].too_stale = true;
+        assert_eq!(s(&c, ReadPreference::FollowerPreferred), vec![1]);
+        assert!(s(&c, ReadPreference::Follower).is_empty());
+        // The flag never keeps the leader from its operations.
+        c[0].too_stale = true;
+        assert_eq!(s(&c, ReadPreference::FollowerPreferred), vec![1]);
     }
 
     #[test]

@@ -40,6 +40,9 @@ pub struct Candidate<'a> {
     pub weight: u32,
     /// Temporarily ejected by outlier detection (see `retry::HealthState`).
     pub ejected: bool,
+    /// Lags the leader's commit by more than [`super::SelectionConfig::max_staleness`]:
+    /// never chosen as a follower (the leader is never too stale).
+    pub too_stale: bool,
 }
 
 impl<'a> Candidate<'a> {
@@ -54,6 +57,7 @@ impl<'a> Candidate<'a> {
             in_flight: 0,
             weight: 1,
             ejected: false,
+            too_stale: false,
         }
     }
 }

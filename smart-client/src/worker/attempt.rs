@@ -11,7 +11,7 @@ use super::decode::{is_missing_value, parse_value};
 use super::routing::Target;
 use super::Worker;
 use crate::error::{classify, AttemptError};
-use crate::request::{Idempotency, Op};
+use crate::request::{Answer, Idempotency, Op};
 use crate::stats::Counters;
 
 impl Worker {
@@ -23,7 +23,7 @@ impl Worker {
         path: &str,
         body: Option<Bytes>,
         timeout: Duration,
-    ) -> std::result::Result<Option<Bytes>, AttemptError> {
+    ) -> std::result::Result<Answer, AttemptError> {
         let shared = &*self.shared;
         let state = shared.registry.get_or_insert(target.id);
         let _in_flight = state.begin();
@@ -74,18 +74,26 @@ impl Worker {
                 if hints.forwarded_to.is_some() && matches!(op, Op::Put | Op::Delete) {
                     Counters::bump(&shared.counters.forwarded_writes);
                 }
-                match op {
-                    Op::Get(_) => parse_value(&reply.body),
-                    Op::Put | Op::Delete => Ok(None),
-                }
+                let value = match op {
+                    Op::Get(_) => parse_value(&reply.body)?,
+                    Op::Put | Op::Delete => None,
+                };
+                Ok(Answer {
+                    value,
+                    index: hints.index,
+                })
             }
             404 if matches!(op, Op::Get(_)) && is_missing_value(&reply.body) => {
                 state.on_success(started.elapsed());
-                Ok(None)
+                Ok(Answer {
+                    value: None,
+                    index: hints.index,
+                })
             }
             status => {
                 let e = classify(status, &reply.body);
-                if status >= 500 {
+                // A node behind the session's index is healthy, just late.
+                if status >= 500 && e != AttemptError::Behind {
                     state
                         .errors
                         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -7,19 +7,14 @@ use tracing::Instrument;
 
 use super::Worker;
 use crate::error::{AttemptError, Error, Result};
-use crate::request::Op;
+use crate::request::{Answer, Op};
 use crate::selection::NodeId;
 use crate::stats::Counters;
 
 impl Worker {
     /// Runs one call: pick, attempt, learn from the answer, retry within the
     /// deadline and budget, and map the last failure to an [`Error`].
-    pub(super) async fn execute(
-        &self,
-        op: Op,
-        path: &str,
-        body: Option<Bytes>,
-    ) -> Result<Option<Bytes>> {
+    pub(super) async fn execute(&self, op: Op, path: &str, body: Option<Bytes>) -> Result<Answer> {
         let shared = &*self.shared;
         let cfg = &shared.config;
         let deadline = Instant::now() + cfg.request_timeout;
@@ -28,13 +23,23 @@ impl Worker {
         shared.budget.deposit();
         let mut deprioritized: Vec<NodeId> = Vec::new();
         let mut redirect: Option<NodeId> = None;
+        // Nodes that answered `min_index_not_reached` to this call.
+        let mut behind: Vec<NodeId> = Vec::new();
         let mut last: Option<AttemptError>;
         let mut retries = 0u32;
         loop {
             let target = match redirect.take() {
                 Some(id) => self.target_of(id),
-                None => self.pick(op, path, &deprioritized),
+                None => match self.pick(op, path, &deprioritized) {
+                    // Every other choice is behind too: the leader has applied
+                    // every index it acknowledged, so it can serve the read.
+                    Some(t) if behind.contains(&t.id) => {
+                        shared.cache.leader().1.and_then(|l| self.target_of(l))
+                    }
+                    t => t,
+                },
             };
+            let last_target = target.as_ref().map(|t| t.id);
             let remaining = deadline.saturating_duration_since(Instant::now());
             let outcome = match target {
                 None => {
@@ -73,6 +78,14 @@ impl Worker {
                     })
                 }
                 AttemptError::NotLeader(Some(hint)) => redirect = Some(*hint),
+                AttemptError::Behind => {
+                    if let Some(id) = last_target {
+                        behind.push(id);
+                        if !deprioritized.contains(&id) {
+                            deprioritized.push(id);
+                        }
+                    }
+                }
                 e if e.is_node_failure() || e.is_leaderless() => shared.refresh.request(),
                 _ => {}
             }
@@ -98,7 +111,8 @@ impl Worker {
             let Some(delay) = delay else { break };
             retries += 1;
             Counters::bump(&shared.counters.retries);
-            if redirect.is_some() {
+            // A redirect, or a node behind the session: go elsewhere at once.
+            if redirect.is_some() || matches!(last, Some(AttemptError::Behind)) {
                 continue;
             }
             let wait = delay.min(deadline - now);

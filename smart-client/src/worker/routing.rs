@@ -38,6 +38,12 @@ impl Worker {
                     Role::Unknown
                 };
                 let mut c = Candidate::new(m.id, role, &m.labels);
+                c.too_stale = role != Role::Leader
+                    && too_stale(
+                        shared.config.selection.max_staleness,
+                        view.commit_index,
+                        m.applied_index,
+                    );
                 if let Some(s) = shared.registry.get(m.id) {
                     c.rtt_ewma = s.rtt.get().map(quantize_rtt);
                     c.in_flight = s.in_flight.load(std::sync::atomic::Ordering::Relaxed);
@@ -83,6 +89,15 @@ impl Worker {
     }
 }
 
+/// Whether a member that has applied `applied` lags the leader's `commit` by
+/// more than `bound` entries; unknown progress never excludes a member.
+fn too_stale(bound: Option<u64>, commit: Option<u64>, applied: Option<u64>) -> bool {
+    match (bound, commit, applied) {
+        (Some(bound), Some(commit), Some(applied)) => commit.saturating_sub(applied) > bound,
+        _ => false,
+    }
+}
+
 /// Granularity at which balancing compares RTT averages.
 const RTT_GRAIN: Duration = Duration::from_millis(5);
 
@@ -101,6 +116,16 @@ fn quantize_rtt(rtt: Duration) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn staleness_bound() {
+        assert!(!too_stale(None, Some(100), Some(0)));
+        assert!(!too_stale(Some(10), Some(100), Some(90)));
+        assert!(too_stale(Some(10), Some(100), Some(89)));
+        assert!(!too_stale(Some(0), Some(100), Some(120)));
+        assert!(!too_stale(Some(10), None, Some(0)));
+        assert!(!too_stale(Some(10), Some(100), None));
+    }
 
     #[test]
     fn rtt_is_quantized() {
