@@ -388,14 +388,30 @@ where
             tasks.push(task_handle.boxed());
         }
 
+        // An election needs a majority, not every answer: stop collecting once
+        // the granted votes and the candidate's own form one. Otherwise an
+        // unresponsive voter's timeouts and retries (hundreds of ms) delay
+        // every election, and a peer that granted its vote meanwhile times
+        // out and starts a competing one. Unfinished requests run out in the
+        // background.
+        let voters = peer_ids.len() + 1;
+        let mut granted = 1;
         let mut responses = Vec::new();
         while let Some(result) = tasks.next().await {
             match result {
-                Ok(r) => responses.push(r),
+                Ok(r) => {
+                    if matches!(&r, Ok(vote) if vote.vote_granted) {
+                        granted += 1;
+                    }
+                    responses.push(r);
+                }
                 Err(e) => {
                     error!("Task failed with error: {:?}", &e);
                     responses.push(Err(Error::from(NetworkError::TaskFailed(e))));
                 }
+            }
+            if granted > voters / 2 {
+                break;
             }
         }
         Ok(VoteResult {

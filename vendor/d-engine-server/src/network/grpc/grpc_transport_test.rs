@@ -611,7 +611,8 @@ async fn test_send_vote_requests_case3() {
     let client: GrpcTransport<MockTypeConfig> = GrpcTransport::new(my_id);
     match client.send_vote_requests(request, &node_config.retry, membership).await {
         Ok(res) => {
-            assert!(res.responses.len() == 2);
+            // The first grant and the candidate's own vote are a majority of 3.
+            assert!(res.responses.len() == 1);
             assert!(res.peer_ids.len() == 2)
         }
         Err(_) => panic!(),
@@ -832,11 +833,77 @@ async fn test_send_vote_requests_case5() {
     let client: GrpcTransport<MockTypeConfig> = GrpcTransport::new(my_id);
     match client.send_vote_requests(request, &node_config.retry, membership).await {
         Ok(res) => {
-            assert!(res.responses.len() == 2);
+            // Collection stops at the grant (a majority of 3 with the
+            // candidate's own vote); the refusal may or may not come first.
+            assert!(matches!(res.responses.len(), 1 | 2));
+            assert!(res.responses.iter().any(|r| matches!(r, Ok(v) if v.vote_granted)));
             assert!(res.peer_ids.len() == 2);
         }
         Err(_) => panic!(),
     }
+}
+
+// # Case 6: one voter grants, the other never answers
+//
+// ## Setup:
+// 1. peer 2 grants its vote; peer 3 accepts TCP connections but never answers
+// 2. the election RPC timeout is one minute (one retry)
+//
+// ## Criterias:
+// 1. the call returns with the grant long before peer 3's timeout: a
+//    majority (the candidate and peer 2) needs no answer from peer 3
+//
+#[tokio::test]
+#[traced_test]
+async fn test_send_vote_requests_returns_at_majority_without_waiting_for_a_silent_peer() {
+    let my_id = 1;
+    let mut node_config = RaftNodeConfig::new()
+        .expect("Should succeed to init RaftNodeConfig.")
+        .validate()
+        .expect("Validate RaftNodeConfig successfully");
+    node_config.retry.election.timeout_ms = 60_000;
+    node_config.retry.election.max_retries = 1;
+
+    let (_tx, rx) = oneshot::channel::<()>();
+    let granted = VoteResponse {
+        term: 1,
+        vote_granted: true,
+        last_log_index: 0,
+        last_log_term: 0,
+    };
+    let (granting, _port) = MockNode::simulate_send_votes_mock_server(granted, rx)
+        .await
+        .expect("should succeed");
+    // Accepted by the kernel, never served: every request to it hangs.
+    let silent_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let silent_port = silent_listener.local_addr().expect("addr").port();
+    let silent = Endpoint::from_shared(format!("http://127.0.0.1:{silent_port}"))
+        .expect("valid address")
+        .connect_lazy();
+
+    let mut channels = HashMap::new();
+    channels.insert((2, ConnectionType::Control), granting);
+    channels.insert((3, ConnectionType::Control), silent);
+    let membership =
+        mock_membership(vec![(2, Follower as i32), (3, Follower as i32)], channels);
+    let request = VoteRequest {
+        term: 1,
+        candidate_id: my_id,
+        last_log_index: 0,
+        last_log_term: 0,
+    };
+    let client: GrpcTransport<MockTypeConfig> = GrpcTransport::new(my_id);
+    let res = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        client.send_vote_requests(request, &node_config.retry, membership),
+    )
+    .await
+    .expect("returned before the silent peer's one-minute timeout")
+    .expect("vote requests sent");
+    assert_eq!(res.responses.len(), 1);
+    assert!(matches!(&res.responses[0], Ok(v) if v.vote_granted));
+    assert_eq!(res.peer_ids.len(), 2);
+    drop(silent_listener);
 }
 
 // # Case 1: empty peer list
