@@ -84,3 +84,47 @@ fn without_quorum_writes_get_503_no_leader_not_a_hang() {
     let topo = cluster.topology(others[1]).expect("topology");
     assert!(topo.leader_id.is_none(), "{topo:?}");
 }
+
+/// A paused (SIGSTOPped) leader keeps its connections open, so the survivors'
+/// vote requests to it time out instead of failing fast. Before patches 8 and
+/// 9 every election round waited for those timeouts and retries (longer than
+/// the election timeout) and two candidates could keep splitting the vote in
+/// lockstep: once 8.9 s without a leader in CI. Each round here must end with
+/// a new leader that takes writes well within a client's 5 s request timeout.
+#[test]
+fn a_paused_leader_is_replaced_every_time() {
+    let mut cluster = Cluster::three();
+    let mut leader = cluster.wait_for_leader(Duration::from_secs(30));
+    let mut took = Vec::new();
+    for round in 0..4 {
+        let paused_at = Instant::now();
+        cluster.pause(leader);
+        let survivors: Vec<u32> = cluster.ids().into_iter().filter(|i| *i != leader).collect();
+        let new_leader = wait_until(Duration::from_secs(15), || {
+            cluster.agreed_leader(&survivors).filter(|l| *l != leader)
+        })
+        .unwrap_or_else(|| panic!("round {round}: no new leader\n{}", cluster.log_tails(40)));
+        let elected = paused_at.elapsed();
+        let a = put(&cluster.api_url(new_leader), &format!("round-{round}"), "v");
+        assert_eq!(a.status, 200, "round {round}: {a:?}");
+        took.push(elected);
+        cluster.resume(leader);
+        let all = cluster.ids();
+        wait_until(Duration::from_secs(15), || {
+            cluster.agreed_leader(&all).filter(|l| *l == new_leader)
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "round {round}: old leader never rejoined\n{}",
+                cluster.log_tails(40)
+            )
+        });
+        leader = new_leader;
+    }
+    println!("measured: leader pause -> survivors agree on a new leader: {took:?}");
+    let slowest = took.iter().max().expect("rounds");
+    assert!(
+        *slowest < Duration::from_secs(4),
+        "a paused leader was replaced only after {slowest:?} (all rounds: {took:?})"
+    );
+}

@@ -202,6 +202,12 @@ impl<T: TypeConfig> RaftRoleState for CandidateState<T> {
             }
             Err(e) => {
                 warn!("candidate broadcast_vote_requests with error: {:?}", e);
+                // The round can take longer than the election timeout (RPC
+                // timeouts and retries to an unresponsive voter). Start the
+                // randomized wait now, when the round ends: counted from its
+                // start, it has already expired, and candidates that split
+                // the vote start their next rounds in lockstep again.
+                self.timer.reset();
             }
         }
         Ok(())

@@ -206,6 +206,51 @@ async fn test_tick_triggers_new_election_round_on_success() {
     );
 }
 
+/// Test: a failed election round restarts the election timer when it ends
+///
+/// Scenario:
+/// - Candidate ticks (election timeout)
+/// - broadcast_vote_requests takes longer than election_timeout_max (RPC
+///   timeouts to an unresponsive voter) and fails without a majority
+///
+/// Expected:
+/// - The next round is a full randomized timeout away from the end of this
+///   one: the timer has not already expired when tick returns (candidates
+///   that split a vote do not start their next rounds in lockstep)
+#[tokio::test]
+async fn test_failed_round_restarts_the_election_timer_when_it_ends() {
+    let (_graceful_tx, graceful_rx) = watch::channel(());
+    let mut context = mock_raft_context("/tmp/test_tick_slow_round", graceful_rx, None);
+    let election_timeout_max = context.node_config.raft.election.election_timeout_max;
+
+    let mut election_handler = MockElectionCore::<MockTypeConfig>::new();
+    election_handler.expect_broadcast_vote_requests().times(1).returning(
+        move |_, _, _, _, _| {
+            std::thread::sleep(std::time::Duration::from_millis(election_timeout_max + 50));
+            Err(Error::Consensus(ConsensusError::Election(
+                ElectionError::QuorumFailure {
+                    required: 3,
+                    succeed: 1,
+                },
+            )))
+        },
+    );
+    context.handlers.election_handler = election_handler;
+
+    let mut state = CandidateState::<MockTypeConfig>::new(1, context.node_config.clone());
+    let (role_tx, _role_rx) = mpsc::unbounded_channel();
+    let (event_tx, _event_rx) = mpsc::channel(1);
+    state.timer.next_deadline = tokio::time::Instant::now();
+
+    assert!(state.tick(&role_tx, &event_tx, &context).await.is_ok());
+
+    assert_eq!(state.current_term(), 2, "one round was started");
+    assert!(
+        !state.is_timer_expired(),
+        "the next round waits a randomized timeout after this one ended"
+    );
+}
+
 /// Test: CandidateState tick discovers higher term and steps down
 ///
 /// Scenario:
