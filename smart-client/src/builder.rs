@@ -117,6 +117,9 @@ impl SmartClientBuilder {
     /// index by more than `entries` are not chosen for eventual reads (as
     /// MongoDB's `maxStalenessSeconds`, in log entries). Progress is what
     /// the last `/topology` refresh showed (nodes exchange it every 200 ms).
+    /// A follower whose progress is unknown (never reached by the node that
+    /// answered the refresh) cannot be shown to be within the bound and is
+    /// not chosen either; the leader always is.
     #[must_use]
     pub fn max_staleness(mut self, entries: u64) -> Self {
         self.config.selection.max_staleness = Some(entries);

@@ -14,6 +14,9 @@
 //! It bounds how long an idle client keeps a deposed leader (election
 //! detection on the nodes takes about a second, so 150 ms adds little),
 //! and new or removed members show up without any request failing first.
+//! Each answered poll is also a round-trip sample for the node that answered,
+//! so a node that one slow answer pushed out of the latency window (e.g. a
+//! session read it held until it caught up) is measured again and returns.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -80,13 +83,21 @@ pub(crate) async fn refresh_once(shared: &Shared, transport: &Transport, rotatio
         .min(Duration::from_millis(500));
     let urls = targets
         .iter()
-        .map(|t| t.2)
-        .chain(shared.config.seeds.iter().map(String::as_str));
-    for base in urls {
+        .map(|t| (Some(t.1), t.2))
+        .chain(shared.config.seeds.iter().map(|s| (None, s.as_str())));
+    for (id, base) in urls {
         let url = format!("{base}/topology");
+        let started = Instant::now();
         match transport.send(Method::GET, &url, None, timeout).await {
             Ok(reply) if reply.status == 200 => match parse_topology(&reply.body) {
                 Ok(topo) => {
+                    // The poll is also an RTT sample (as a MongoDB driver's
+                    // monitor measures it): a node kept out of the latency
+                    // window by one slow answer gets no requests, so only
+                    // these samples bring its average back.
+                    if let Some(state) = id.and_then(|id| shared.registry.get(id)) {
+                        state.rtt.observe(started.elapsed());
+                    }
                     shared.install_topology(topo);
                     return;
                 }

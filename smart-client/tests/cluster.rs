@@ -308,7 +308,13 @@ async fn follower_kill_and_restart_for_eventual_reads() {
         if now > before + 5 && c.stats().node(follower).is_some_and(|n| !n.ejected) {
             break;
         }
-        assert!(Instant::now() < until, "restarted follower never got reads");
+        assert!(
+            Instant::now() < until,
+            "restarted follower never got reads: {:?}\n{:?}\n{}",
+            c.stats(),
+            c.topology(),
+            cluster.log_tails(30)
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(c.stats().errors, 0);

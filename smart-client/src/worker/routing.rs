@@ -90,11 +90,14 @@ impl Worker {
 }
 
 /// Whether a member that has applied `applied` lags the leader's `commit` by
-/// more than `bound` entries; unknown progress never excludes a member.
+/// more than `bound` entries. Under a bound, unknown progress counts as too
+/// stale: a follower that the answering node could not reach (paused,
+/// partitioned) has no known applied index, and is exactly the one to avoid.
 fn too_stale(bound: Option<u64>, commit: Option<u64>, applied: Option<u64>) -> bool {
     match (bound, commit, applied) {
+        (None, _, _) => false,
         (Some(bound), Some(commit), Some(applied)) => commit.saturating_sub(applied) > bound,
-        _ => false,
+        (Some(_), _, _) => true,
     }
 }
 
@@ -123,8 +126,9 @@ mod tests {
         assert!(!too_stale(Some(10), Some(100), Some(90)));
         assert!(too_stale(Some(10), Some(100), Some(89)));
         assert!(!too_stale(Some(0), Some(100), Some(120)));
-        assert!(!too_stale(Some(10), None, Some(0)));
-        assert!(!too_stale(Some(10), Some(100), None));
+        assert!(too_stale(Some(10), None, Some(0)));
+        assert!(too_stale(Some(10), Some(100), None));
+        assert!(!too_stale(None, None, None));
     }
 
     #[test]
