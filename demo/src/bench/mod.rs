@@ -211,7 +211,12 @@ fn run_cells(
     for &workload in &args.workloads {
         for &concurrency in &args.concurrency {
             for &path in paths {
-                let route = env.route(path)?;
+                // Sessions are the smart client's: other paths have no cell.
+                let route = match (workload.session(), path) {
+                    (false, _) => env.route(path)?,
+                    (true, PathKind::Smart) => env.smart_route(true)?,
+                    (true, _) => continue,
+                };
                 let spec = CellSpec {
                     workload,
                     concurrency: concurrency.max(1),

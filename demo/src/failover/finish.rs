@@ -67,6 +67,7 @@ impl Script<'_> {
             failed_writes: counts.writes_failed,
             failed_reads: counts.reads_failed,
             reads: counts.reads_ok,
+            session: !self.args.no_session,
             stale_reads: counts.reads_stale,
             wrong_reads: counts.reads_wrong,
             write_unavailable_ms: kill.zip(tl.writes_back).map(|(k, b)| millis(b - k)),

@@ -63,6 +63,12 @@ pub struct DemoArgs {
     /// Concurrent readers (eventual reads of acknowledged keys).
     #[arg(long, default_value_t = 4, value_name = "N")]
     pub readers: usize,
+    /// Plain eventual reads: no session consistency. By default the reader
+    /// carries the writers' session index (a causal token) as `min_index`,
+    /// so a read never misses an acknowledged write; with this flag it can
+    /// (the summary's stale reads).
+    #[arg(long)]
+    pub no_session: bool,
     /// Print the summary as one JSON object on the last line of stdout
     /// (human output goes to stderr).
     #[arg(long)]
@@ -75,7 +81,9 @@ What the demo does (no flags needed):
      (builds kv-node first if it is not next to the demo binary).
   2. Runs a workload through the smart client: writers put unique keys (sent
      to the leader), readers get acknowledged keys with eventual consistency
-     (spread over the followers). A live view (4 times a second; one plain
+     (spread over the followers), in a session that carries the writers'
+     index, so no read misses an acknowledged write (--no-session: plain
+     eventual reads, which can; the summary counts them as stale). A live view (4 times a second; one plain
      line per second when stdout is not a terminal) shows the client's
      leader, each node's role and share of reads, rates, latency, errors
      and retries.
@@ -238,7 +246,7 @@ async fn run(args: &DemoArgs, binary: Option<PathBuf>, out: Out) -> Outcome {
             (Some(c), pids)
         });
         let seeds = setup::seeds(cluster.as_ref(), args, &out, &mut signals, &pids).await?;
-        let clients = setup::clients(&seeds, &mut signals, &pids).await?;
+        let clients = setup::clients(&seeds, !args.no_session, &mut signals, &pids).await?;
         let mut script = Script::start(args, out, cluster, pids, clients);
         script.run(&mut signals).await?;
         script.finish(&mut signals).await

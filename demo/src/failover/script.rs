@@ -76,7 +76,13 @@ impl<'a> Script<'a> {
             .or(writer.topology().leader_id);
         let tl = Timeline::new(leader, writer.topology().leader_id);
         let (leader_changes, watch) = watch_leader(&writer, tl.seen_leader);
-        let load = Workload::start(&writer, &reader, args.writers, args.readers, &prefix, &rec);
+        let load = Workload::start(
+            (&writer, &reader),
+            (args.writers, args.readers),
+            !args.no_session,
+            &prefix,
+            &rec,
+        );
         let (script_txt, cluster_txt) = describe(args, cluster.is_some());
         let mut script = Self {
             args,

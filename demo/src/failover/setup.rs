@@ -91,6 +91,7 @@ pub(super) async fn seeds(
 /// reads per node.
 pub(super) async fn clients(
     seeds: &[String],
+    session: bool,
     signals: &mut Signals,
     pids: &[u32],
 ) -> Result<(SmartClient, SmartClient), Outcome> {
@@ -98,6 +99,7 @@ pub(super) async fn clients(
         SmartClient::builder()
             .seeds(seeds.to_vec())
             .request_timeout(REQUEST_TIMEOUT)
+            .session_consistency(session)
             .build()
     };
     let failed = |e: smart_client::Error| Outcome::Failed(format!("smart client: {e}"));

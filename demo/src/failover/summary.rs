@@ -55,6 +55,8 @@ pub struct Summary {
     pub failed_reads: u64,
     /// Eventual reads that succeeded.
     pub reads: u64,
+    /// Whether readers used session consistency (not `--no-session`).
+    pub session: bool,
     /// Eventual reads served by a follower that did not have the key yet.
     pub stale_reads: u64,
     /// Eventual reads that returned a value never written (must be 0).
@@ -134,8 +136,17 @@ impl Summary {
                 self.acked_writes - self.lost_writes - self.unverified_writes
             ),
             format!(
-                "app errors: writes {}  reads {}   (reads ok {}, stale {}, wrong {})",
-                self.failed_writes, self.failed_reads, self.reads, self.stale_reads, self.wrong_reads
+                "app errors: writes {}  reads {}   (reads ok {}, stale {}, wrong {}; {})",
+                self.failed_writes,
+                self.failed_reads,
+                self.reads,
+                self.stale_reads,
+                self.wrong_reads,
+                if self.session {
+                    "session reads"
+                } else {
+                    "plain eventual reads, --no-session"
+                }
             ),
             format!(
                 "leader: old {} new {} (killed {}); client saw the new leader after {}",

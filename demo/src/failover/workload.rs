@@ -5,7 +5,7 @@
 //! acknowledged only when `put_str` returned `Ok`, an error is anything the
 //! smart client could not hide within its 5 s request deadline.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -102,12 +102,16 @@ pub struct Recorder {
     inner: Mutex<Inner>,
     /// Every acknowledged write (the key is also the value written).
     acks: AckLog,
+    /// The writers' session index, raised before each acknowledgement is
+    /// recorded: the causal token readers carry in session mode.
+    token: AtomicU64,
 }
 
 impl Default for Recorder {
     fn default() -> Self {
         Self {
             acks: AckLog::default(),
+            token: AtomicU64::new(0),
             inner: Mutex::new(Inner {
                 counts: Counts::default(),
                 writes: Latency::new(),
@@ -215,11 +219,13 @@ pub struct Workload {
 impl Workload {
     /// Starts `writers` tasks writing unique keys `{prefix}-w{n}-{seq}` through
     /// `writer` and `readers` tasks reading acknowledged keys through `reader`.
+    /// With `session`, each acknowledged write's session index is handed to
+    /// the readers (a causal token) before the key can be picked, so their
+    /// eventual reads never miss it.
     pub fn start(
-        writer: &SmartClient,
-        reader: &SmartClient,
-        writers: usize,
-        readers: usize,
+        (writer, reader): (&SmartClient, &SmartClient),
+        (writers, readers): (usize, usize),
+        session: bool,
         prefix: &str,
         rec: &Arc<Recorder>,
     ) -> Self {
@@ -232,7 +238,7 @@ impl Workload {
         }
         for _ in 0..readers {
             let (client, rec, stop) = (reader.clone(), rec.clone(), stop.clone());
-            tasks.spawn(read_loop(client, rec, stop));
+            tasks.spawn(read_loop(client, rec, stop, session));
         }
         Self { stop, tasks }
     }
@@ -266,7 +272,12 @@ async fn write_loop(
         let key = format!("{prefix}-{seq}");
         let started = Instant::now();
         match client.put_str(&key, &key).await {
-            Ok(()) => rec.write_ok(key, started),
+            Ok(()) => {
+                // At or after this write's index; published before the ack.
+                rec.token
+                    .fetch_max(client.session_index(), Ordering::AcqRel);
+                rec.write_ok(key, started);
+            }
             Err(e) => {
                 rec.error(true, format!("write {key}: {e}"));
                 tokio::time::sleep(ERROR_PAUSE).await;
@@ -275,7 +286,7 @@ async fn write_loop(
     }
 }
 
-async fn read_loop(client: SmartClient, rec: Arc<Recorder>, stop: Arc<AtomicBool>) {
+async fn read_loop(client: SmartClient, rec: Arc<Recorder>, stop: Arc<AtomicBool>, session: bool) {
     use rand::SeedableRng;
     let mut rng = rand::rngs::SmallRng::from_entropy();
     while !stop.load(Ordering::Relaxed) {
@@ -283,6 +294,9 @@ async fn read_loop(client: SmartClient, rec: Arc<Recorder>, stop: Arc<AtomicBool
             tokio::time::sleep(Duration::from_millis(10)).await;
             continue;
         };
+        if session {
+            client.advance_session_index(rec.token.load(Ordering::Acquire));
+        }
         let started = Instant::now();
         match client.get_str(&key, ReadConsistency::Eventual).await {
             Ok(Some(v)) => rec.read_ok(started, false, v != key),

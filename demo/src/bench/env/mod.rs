@@ -143,21 +143,27 @@ impl Env {
         .ok_or_else(|| "no agreed leader within 30 s".to_string())
     }
 
-    /// The route of one path, for the current leader.
+    /// A fresh smart client's route; `session`: session consistency on
+    /// (eventual reads carry `min_index`), else plain eventual reads.
+    pub fn smart_route(&self, session: bool) -> Result<Route, String> {
+        let seeds: Vec<String> = self.api.values().cloned().collect();
+        let client = run_local(move || async move {
+            SmartClient::builder()
+                .seeds(seeds)
+                .request_timeout(Duration::from_secs(5))
+                .session_consistency(session)
+                .build()
+                .await
+        })
+        .map_err(|e| format!("smart client: {e}"))?;
+        Ok(Route::Smart(client))
+    }
+
+    /// The route of one path, for the current leader (the smart client
+    /// without sessions: plain eventual reads, as the other paths do).
     pub fn route(&self, path: PathKind) -> Result<Route, String> {
         match path {
-            PathKind::Smart => {
-                let seeds: Vec<String> = self.api.values().cloned().collect();
-                let client = run_local(move || async move {
-                    SmartClient::builder()
-                        .seeds(seeds)
-                        .request_timeout(Duration::from_secs(5))
-                        .build()
-                        .await
-                })
-                .map_err(|e| format!("smart client: {e}"))?;
-                Ok(Route::Smart(client))
-            }
+            PathKind::Smart => self.smart_route(false),
             PathKind::Haproxy => {
                 let h = self.haproxy.as_ref().ok_or("haproxy is not running")?;
                 Ok(Route::Http {

@@ -44,6 +44,11 @@ pub enum Workload {
     ReadLinearizable,
     /// 90 % eventual reads of preloaded keys, 10 % writes of unique keys.
     Mix,
+    /// `read-eventual` with session consistency (`min_index`; smart path only).
+    ReadSession,
+    /// `mix` with session consistency: the writes raise the session index
+    /// the reads then wait for on followers (smart path only).
+    MixSession,
 }
 
 impl Workload {
@@ -54,17 +59,24 @@ impl Workload {
             Workload::ReadEventual => "read_eventual",
             Workload::ReadLinearizable => "read_linearizable",
             Workload::Mix => "mix_90r_10w",
+            Workload::ReadSession => "read_session",
+            Workload::MixSession => "mix_session_90r_10w",
         }
+    }
+
+    /// Whether the workload runs through a smart client with sessions on.
+    pub fn session(self) -> bool {
+        matches!(self, Workload::ReadSession | Workload::MixSession)
     }
 
     fn next_op(self, rng: &mut XorShift) -> Op {
         let read = |rng: &mut XorShift, c| Op::Read(read_key(rng.below(PRELOAD_KEYS)), c);
         match self {
             Workload::Write => Op::Write(unique_key()),
-            Workload::ReadEventual => read(rng, ReadConsistency::Eventual),
+            Workload::ReadEventual | Workload::ReadSession => read(rng, ReadConsistency::Eventual),
             Workload::ReadLinearizable => read(rng, ReadConsistency::Linearizable),
-            Workload::Mix if rng.below(10) == 0 => Op::Write(unique_key()),
-            Workload::Mix => read(rng, ReadConsistency::Eventual),
+            Workload::Mix | Workload::MixSession if rng.below(10) == 0 => Op::Write(unique_key()),
+            Workload::Mix | Workload::MixSession => read(rng, ReadConsistency::Eventual),
         }
     }
 }
