@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
+use d_engine::StateMachine;
 use d_engine_core::config::ReadConsistencyPolicy;
 use kv_contract::headers::{APPLIED_INDEX, INDEX};
 use kv_contract::{OkAnswer, ValueAnswer};
@@ -144,11 +145,21 @@ async fn get_kv(
         Consistency::Lease => ReadConsistencyPolicy::LeaseRead,
         Consistency::Linearizable => ReadConsistencyPolicy::LinearizableRead,
     };
-    if consistency == Consistency::Eventual || state.engine.is_leader() {
-        let applied = match (consistency, query.min_index) {
-            (Consistency::Eventual, Some(min_index)) => wait_for_index(&state, min_index).await?,
-            _ => state.progress.applied(),
+    if consistency == Consistency::Eventual {
+        let applied = match query.min_index {
+            Some(min_index) => wait_for_index(&state, min_index).await?,
+            None => state.progress.applied(),
         };
+        // What d-engine's own eventual read does (`StateMachine::get` on the
+        // local state machine), without queueing behind the Raft loop.
+        let value = state
+            .state_machine
+            .get(key.as_bytes())
+            .map_err(|e| ApiError::Internal(format!("state machine read failed: {e}")))?;
+        return Ok(value_response(value, applied));
+    }
+    if state.engine.is_leader() {
+        let applied = state.progress.applied();
         match state
             .engine
             .client()
@@ -158,9 +169,6 @@ async fn get_kv(
             Ok(value) => return Ok(value_response(value, applied)),
             Err(e) => match classify(e, state.engine_timeout_ms()) {
                 EngineFailure::Api(err) => return Err(err),
-                EngineFailure::NotLeader if consistency == Consistency::Eventual => {
-                    return Err(ApiError::Unavailable("node cannot serve reads yet".into()))
-                }
                 EngineFailure::NotLeader => {}
             },
         }
