@@ -73,13 +73,13 @@ impl ClusterView {
         initial_raft_addrs: BTreeMap<u32, String>,
     ) -> (Self, watch::Receiver<Arc<NodeView>>) {
         let node_id = engine.node_id();
-        let (tx, rx) = watch::channel(Arc::new(NodeView {
-            topology: Topology {
+        let (tx, rx) = watch::channel(Arc::new(NodeView::new(
+            Topology {
                 node_id,
                 ..Topology::default()
             },
-            ..NodeView::default()
-        }));
+            BTreeMap::new(),
+        )));
         let view = Self {
             node_id,
             engine,

@@ -3,13 +3,14 @@
 //! records latency histograms and stamps every answer with this node's view
 //! of the leader.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::Method;
 use actix_web::web;
-use kv_contract::headers;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::state::AppState;
@@ -46,8 +47,19 @@ pub fn install_recorder() -> PrometheusHandle {
 /// What the middleware captures before a request runs.
 pub struct RequestTimer {
     started: Instant,
-    method: String,
+    method: Method,
     state: Option<web::Data<AppState>>,
+}
+
+/// Request counter and latency histogram of one (route, method, status).
+type RequestMetrics = (metrics::Counter, metrics::Histogram);
+
+thread_local! {
+    /// Metric handles per (route, method, status), per HTTP worker thread:
+    /// registering labels costs string formatting and a registry lookup,
+    /// a cached handle one atomic add.
+    static REQUEST_METRICS: RefCell<HashMap<(String, Method, u16), RequestMetrics>> =
+        RefCell::new(HashMap::new());
 }
 
 impl RequestTimer {
@@ -55,7 +67,7 @@ impl RequestTimer {
     pub fn start(req: &ServiceRequest) -> Self {
         Self {
             started: Instant::now(),
-            method: req.method().to_string(),
+            method: req.method().clone(),
             state: req.app_data::<web::Data<AppState>>().cloned(),
         }
     }
@@ -66,31 +78,31 @@ impl RequestTimer {
             .request()
             .match_pattern()
             .unwrap_or_else(|| "unmatched".to_string());
-        let status = res.status().as_u16().to_string();
-        let labels = [
-            ("route", route),
-            ("method", self.method),
-            ("status", status),
-        ];
-        metrics::counter!("kv_http_requests_total", &labels).increment(1);
-        metrics::histogram!("kv_http_request_duration_seconds", &labels)
-            .record(self.started.elapsed().as_secs_f64());
+        let status = res.status().as_u16();
+        let elapsed = self.started.elapsed().as_secs_f64();
+        REQUEST_METRICS.with(|cache| {
+            let mut cache = cache.borrow_mut();
+            let (requests, duration) = cache
+                .entry((route, self.method, status))
+                .or_insert_with_key(|(route, method, status)| {
+                    let labels = [
+                        ("route", route.clone()),
+                        ("method", method.to_string()),
+                        ("status", status.to_string()),
+                    ];
+                    (
+                        metrics::counter!("kv_http_requests_total", &labels),
+                        metrics::histogram!("kv_http_request_duration_seconds", &labels),
+                    )
+                });
+            requests.increment(1);
+            duration.record(elapsed);
+        });
         if let Some(state) = self.state {
             let view = state.topology();
-            let topo = &view.topology;
             let out = res.headers_mut();
-            let mut set = |name: &'static str, value: String| {
-                if let Ok(v) = HeaderValue::from_str(&value) {
-                    out.insert(HeaderName::from_static(name), v);
-                }
-            };
-            set(headers::NODE, state.node_id.to_string());
-            set(headers::TERM, topo.term.to_string());
-            if let Some(leader) = topo.leader_id {
-                set(headers::LEADER, leader.to_string());
-            }
-            if let Some(url) = view.leader_url() {
-                set(headers::LEADER_URL, url.to_string());
+            for (name, value) in &view.headers {
+                out.insert(name.clone(), value.clone());
             }
         }
         res

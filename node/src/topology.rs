@@ -5,7 +5,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use kv_contract::{Member, MemberRecord, Role, Topology};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use kv_contract::{headers, Member, MemberRecord, Role, Topology};
 
 /// The published view: the `/topology` document plus node-internal state
 /// that is not on the wire.
@@ -16,9 +17,41 @@ pub struct NodeView {
     /// Registry records of the members, by id (used for forwarding and
     /// registration; not serialized).
     pub records: BTreeMap<u32, MemberRecord>,
+    /// The `x-kv-node`/`term`/`leader`/`leader-url` headers every answer
+    /// carries, built once per view instead of once per request.
+    pub headers: Vec<(HeaderName, HeaderValue)>,
 }
 
 impl NodeView {
+    /// A view of `topology` and `records`, with its answer headers.
+    pub fn new(topology: Topology, records: BTreeMap<u32, MemberRecord>) -> Self {
+        let mut view = Self {
+            topology,
+            records,
+            headers: Vec::new(),
+        };
+        view.headers = view.answer_headers();
+        view
+    }
+
+    fn answer_headers(&self) -> Vec<(HeaderName, HeaderValue)> {
+        let topo = &self.topology;
+        let mut out = vec![
+            (HeaderName::from_static(headers::NODE), topo.node_id.into()),
+            (HeaderName::from_static(headers::TERM), topo.term.into()),
+        ];
+        if let Some(leader) = topo.leader_id {
+            out.push((HeaderName::from_static(headers::LEADER), leader.into()));
+        }
+        if let Some(url) = self
+            .leader_url()
+            .and_then(|u| HeaderValue::from_str(u).ok())
+        {
+            out.push((HeaderName::from_static(headers::LEADER_URL), url));
+        }
+        out
+    }
+
     /// The registry record of `id`, if it has registered.
     pub fn record(&self, id: u32) -> Option<&MemberRecord> {
         self.records.get(&id)
@@ -87,8 +120,8 @@ pub fn build(inputs: &ViewInputs<'_>, version: u64) -> NodeView {
         .filter(|(id, _)| ids.contains(id))
         .map(|(id, r)| (*id, r.clone()))
         .collect();
-    NodeView {
-        topology: Topology {
+    NodeView::new(
+        Topology {
             node_id: inputs.node_id,
             term,
             leader_id,
@@ -98,7 +131,7 @@ pub fn build(inputs: &ViewInputs<'_>, version: u64) -> NodeView {
             commit_index: None,
         },
         records,
-    }
+    )
 }
 
 #[cfg(test)]
@@ -150,6 +183,20 @@ mod tests {
         assert_eq!(t.members[2].api_url, None, "3 has not registered");
         assert_eq!(t.members[2].raft_addr.as_deref(), Some("127.0.0.1:9083"));
         assert_eq!(v.leader_url(), Some("http://127.0.0.1:8081"));
+        let stamped: Vec<(&str, &str)> = v
+            .headers
+            .iter()
+            .map(|(n, h)| (n.as_str(), h.to_str().expect("ascii")))
+            .collect();
+        assert_eq!(
+            stamped,
+            vec![
+                ("x-kv-node", "2"),
+                ("x-kv-term", "7"),
+                ("x-kv-leader", "1"),
+                ("x-kv-leader-url", "http://127.0.0.1:8081")
+            ]
+        );
         let json = serde_json::to_value(t).expect("json");
         assert_eq!(json["members"][0]["role"], "leader");
         assert_eq!(json["members"][3]["role"], "learner");
