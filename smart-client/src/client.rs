@@ -38,6 +38,14 @@ struct Handle {
     session: AtomicU64,
 }
 
+impl Drop for Handle {
+    fn drop(&mut self) {
+        // The I/O thread stops when `calls` closes; workers cached on
+        // callers' threads drop the shared state at their next call.
+        self.shared.close();
+    }
+}
+
 impl std::fmt::Debug for SmartClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SmartClient")
@@ -79,7 +87,9 @@ impl SmartClient {
             key_len,
             reply,
         };
-        self.inner.calls.send(call).map_err(|_| Error::Shutdown)?;
+        if let Some(call) = crate::worker::run_here(&self.inner.shared, call) {
+            self.inner.calls.send(call).map_err(|_| Error::Shutdown)?;
+        }
         rx.await.map_err(|_| Error::Shutdown)?
     }
 
@@ -238,6 +248,7 @@ impl SmartClient {
             forwarded_writes: Counters::read(&c.forwarded_writes),
             requests: Counters::read(&c.requests),
             errors: Counters::read(&c.errors),
+            calls_on_caller_thread: Counters::read(&c.calls_on_caller_thread),
         }
     }
 }
@@ -251,5 +262,16 @@ mod tests {
         fn check<T: Send + Sync + Clone + 'static>() {}
         check::<SmartClient>();
         check::<Session>();
+    }
+
+    /// Calls can be spawned on a multi-threaded runtime: the futures stay
+    /// `Send` although calls may run on the caller's (actix) thread.
+    #[allow(dead_code, clippy::let_underscore_future)]
+    fn call_futures_are_send(c: &SmartClient, s: &Session) {
+        fn send<T: Send>(_: T) {}
+        send(c.put("k", "v"));
+        send(c.get("k", ReadConsistency::Eventual));
+        send(c.delete("k"));
+        send(s.get("k", ReadConsistency::Eventual));
     }
 }

@@ -5,7 +5,7 @@
 //! Every field is readable without blocking from any thread; the I/O thread
 //! (`worker`, `refresher`, `prober`) updates it, the handle (`client`) reads it.
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::Notify;
@@ -38,6 +38,9 @@ pub(crate) struct Shared {
     pub counters: Counters,
     /// Last known leader + 1 (0 = none yet), to count real changes only.
     last_leader: AtomicU32,
+    /// Set when the last handle is dropped: workers cached on callers'
+    /// threads let go of this state at their thread's next call.
+    closed: AtomicBool,
 }
 
 impl Shared {
@@ -52,7 +55,18 @@ impl Shared {
             leader_changed: Notify::new(),
             counters: Counters::default(),
             last_leader: AtomicU32::new(0),
+            closed: AtomicBool::new(false),
         }
+    }
+
+    /// Marks the client closed (its last handle is gone).
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the last handle is gone.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Relaxed)
     }
 
     /// Offers a leader observation (reply header or topology); on a change

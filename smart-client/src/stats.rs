@@ -39,6 +39,9 @@ pub struct Stats {
     pub requests: u64,
     /// Calls that returned an error to the application.
     pub errors: u64,
+    /// Calls that ran on the caller's own thread (an actix system thread),
+    /// without the hop to the client's I/O thread and back.
+    pub calls_on_caller_thread: u64,
 }
 
 impl Stats {
@@ -63,6 +66,7 @@ pub(crate) struct Counters {
     pub forwarded_writes: AtomicU64,
     pub requests: AtomicU64,
     pub errors: AtomicU64,
+    pub calls_on_caller_thread: AtomicU64,
 }
 
 impl Counters {

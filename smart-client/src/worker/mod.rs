@@ -1,6 +1,10 @@
-//! The client's I/O thread: an actix system (current-thread tokio runtime
-//! plus `LocalSet`) that owns the `!Send` awc client, runs the refresher and
-//! prober actors, and executes each [`Call`] as a local task.
+//! Where calls run. The client's I/O thread is an actix system (current-thread
+//! tokio runtime plus `LocalSet`) that owns a `!Send` awc client, runs the
+//! refresher and prober actors, and executes each [`Call`] sent to it as a
+//! local task. A call made on an actix system thread (an actix-web handler,
+//! an `actix_rt` main) runs on that thread instead, with a worker and awc
+//! client of its own for this client ([`run_here`]): no hop to the I/O thread
+//! and back (two cross-thread wake-ups per call).
 //!
 //! * this file: the thread, the actors' start-up and the call loop;
 //! * `bootstrap`: the first topology, from the seeds;
@@ -73,31 +77,40 @@ async fn run(
     }));
     actix_rt::spawn(crate::prober::run(shared.clone(), transport.clone()));
 
-    let worker = Rc::new(Worker {
-        shared,
-        transport,
-        selector: RefCell::new(Selector::with_capacity(8)),
-        rng: RefCell::new(SmallRng::from_entropy()),
-    });
+    let worker = Rc::new(Worker::new(shared, transport));
     while let Some(call) = calls.recv().await {
-        let w = worker.clone();
-        actix_rt::spawn(async move {
-            let Call {
-                op,
-                path,
-                body,
-                key_len,
-                reply,
-            } = call;
-            let span = tracing::debug_span!("kv_request", op = op.name(), key_len);
-            let result = w.execute(op, &path, body).instrument(span).await;
-            if result.is_err() {
-                Counters::bump(&w.shared.counters.errors);
-            }
-            let _ = reply.send(result);
-        });
+        actix_rt::spawn(worker.clone().serve(call));
     }
     tracing::debug!("last client handle dropped: I/O thread stops");
+}
+
+thread_local! {
+    /// Workers of the clients called on this (actix system) thread.
+    static LOCAL_WORKERS: RefCell<Vec<Rc<Worker>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `call` on the calling thread when it is an actix system thread (awc
+/// needs its `LocalSet`), as a local task with this thread's worker for the
+/// client; gives the call back otherwise, for the I/O thread. The caller only
+/// awaits the call's oneshot reply, so its future stays `Send`.
+pub(crate) fn run_here(shared: &Arc<Shared>, call: Call) -> Option<Call> {
+    if actix_rt::Arbiter::try_current().is_none() {
+        return Some(call);
+    }
+    let worker = LOCAL_WORKERS.with(|workers| {
+        let mut workers = workers.borrow_mut();
+        workers.retain(|w| !w.shared.is_closed());
+        if let Some(w) = workers.iter().find(|w| Arc::ptr_eq(&w.shared, shared)) {
+            return w.clone();
+        }
+        let transport = Rc::new(Transport::new(shared.config.max_connections));
+        let w = Rc::new(Worker::new(shared.clone(), transport));
+        workers.push(w.clone());
+        w
+    });
+    Counters::bump(&shared.counters.calls_on_caller_thread);
+    actix_rt::spawn(worker.serve(call));
+    None
 }
 
 /// Per-thread executor of calls.
@@ -108,4 +121,32 @@ struct Worker {
     /// across an await).
     selector: RefCell<Selector>,
     rng: RefCell<SmallRng>,
+}
+
+impl Worker {
+    fn new(shared: Arc<Shared>, transport: Rc<Transport>) -> Self {
+        Self {
+            shared,
+            transport,
+            selector: RefCell::new(Selector::with_capacity(8)),
+            rng: RefCell::new(SmallRng::from_entropy()),
+        }
+    }
+
+    /// Executes one call and sends its outcome to the caller.
+    async fn serve(self: Rc<Self>, call: Call) {
+        let Call {
+            op,
+            path,
+            body,
+            key_len,
+            reply,
+        } = call;
+        let span = tracing::debug_span!("kv_request", op = op.name(), key_len);
+        let result = self.execute(op, &path, body).instrument(span).await;
+        if result.is_err() {
+            Counters::bump(&self.shared.counters.errors);
+        }
+        let _ = reply.send(result);
+    }
 }
