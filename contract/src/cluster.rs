@@ -55,6 +55,10 @@ pub struct MemberRecord {
     /// Labels such as `zone`, for client-side tag sets.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// Relative capacity for weighted balancing (records written before
+    /// weights existed have none: 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<u32>,
 }
 
 #[cfg(test)]

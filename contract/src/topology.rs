@@ -53,6 +53,10 @@ pub struct Member {
     /// it (absent when unknown).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied_index: Option<u64>,
+    /// Relative capacity for weighted balancing (`[node] weight`; absent
+    /// until the member has registered, and then read as 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<u32>,
 }
 
 impl Member {

@@ -29,6 +29,8 @@ pub struct ClusterOptions {
     pub node_extra: Vec<String>,
     /// Labels per node id (default: `zone = "z{id}"`).
     pub labels: BTreeMap<u32, BTreeMap<String, String>>,
+    /// `[node] weight` per node id (default: the node's default, 1).
+    pub weights: BTreeMap<u32, u32>,
     /// Value of `RUST_LOG` for the nodes.
     pub log_filter: String,
     /// Explicit node binary; default: see [`node_binary_or_build`].
@@ -49,6 +51,7 @@ impl Default for ClusterOptions {
             lease_ms: 200,
             node_extra: Vec::new(),
             labels: BTreeMap::new(),
+            weights: BTreeMap::new(),
             log_filter: "warn,kv_node=info".into(),
             binary: None,
             learners: Vec::new(),
@@ -173,6 +176,9 @@ impl Cluster {
             .unwrap_or_else(|| BTreeMap::from([("zone".to_string(), format!("z{id}"))]));
         let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k} = {v:?}")).collect();
         let _ = writeln!(toml, "labels = {{ {} }}", labels.join(", "));
+        if let Some(weight) = self.opts.weights.get(&id) {
+            let _ = writeln!(toml, "weight = {weight}");
+        }
         for line in &self.opts.node_extra {
             let _ = writeln!(toml, "{line}");
         }

@@ -75,6 +75,9 @@ pub struct NodeSettings {
     pub advertise_health_url: Option<String>,
     /// Free-form labels (e.g. `zone`) published in `/topology` for client-side tag sets.
     pub labels: BTreeMap<String, String>,
+    /// Relative capacity published in `/topology`: the smart client's
+    /// weighted round robin sends this node `weight` shares of the reads.
+    pub weight: u32,
     /// Consistency of reads that do not name one.
     pub default_consistency: Consistency,
     /// Largest key accepted, in bytes (413 above).
@@ -106,6 +109,7 @@ impl Default for NodeSettings {
             advertise_api_url: None,
             advertise_health_url: None,
             labels: BTreeMap::new(),
+            weight: 1,
             default_consistency: Consistency::Lease,
             max_key_bytes: 4 * 1024,
             max_value_bytes: 1024 * 1024,
@@ -130,6 +134,11 @@ impl NodeSettings {
         if self.max_key_bytes == 0 || self.max_value_bytes == 0 {
             return Err(ConfigError::Invalid(
                 "node.max_key_bytes and node.max_value_bytes must be positive".into(),
+            ));
+        }
+        if self.weight == 0 {
+            return Err(ConfigError::Invalid(
+                "node.weight must be at least 1".into(),
             ));
         }
         if self.request_timeout_ms == 0 || self.forward_timeout_ms == 0 {
@@ -447,5 +456,18 @@ db_root_dir = "./data/n2"
         let err = NodeConfig::from_toml(Path::new("x"), &not_member, &Overrides::default())
             .expect_err("node 7 is not in initial_cluster");
         assert!(err.to_string().contains("not listed"));
+    }
+
+    #[test]
+    fn weight_defaults_to_one_and_zero_is_refused() {
+        let cfg = NodeConfig::from_toml(Path::new("x"), SAMPLE, &Overrides::default()).expect("ok");
+        assert_eq!(cfg.settings.weight, 1);
+        let heavy = SAMPLE.replace("labels = {", "weight = 3\nlabels = {");
+        let cfg = NodeConfig::from_toml(Path::new("x"), &heavy, &Overrides::default()).expect("ok");
+        assert_eq!(cfg.settings.weight, 3);
+        let zero = SAMPLE.replace("labels = {", "weight = 0\nlabels = {");
+        let err = NodeConfig::from_toml(Path::new("x"), &zero, &Overrides::default())
+            .expect_err("weight 0");
+        assert!(err.to_string().contains("node.weight"), "{err}");
     }
 }

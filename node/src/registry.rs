@@ -146,6 +146,7 @@ mod tests {
             health_url: "http://127.0.0.1:10004".into(),
             raft_addr: "127.0.0.1:9084".into(),
             labels: BTreeMap::from([("zone".into(), "a".into())]),
+            weight: Some(3),
         };
         let bytes = serde_json::to_vec(&rec).expect("serialise");
         assert_eq!(

@@ -65,6 +65,7 @@ pub async fn run(
         health_url: cfg.health_url(),
         raft_addr: cfg.raft_addr.clone(),
         labels: cfg.settings.labels.clone(),
+        weight: Some(cfg.settings.weight),
     };
     let registrar = actix::spawn(registry::run_registrar(
         engine.clone(),

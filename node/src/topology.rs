@@ -112,6 +112,7 @@ pub fn build(inputs: &ViewInputs<'_>, version: u64) -> NodeView {
                 .or_else(|| inputs.initial_raft_addrs.get(id).cloned()),
             labels: rec.map(|r| r.labels.clone()).unwrap_or_default(),
             applied_index: None,
+            weight: rec.and_then(|r| r.weight),
         });
     }
     let records = inputs
@@ -145,6 +146,7 @@ mod tests {
             health_url: format!("http://127.0.0.1:1000{id}"),
             raft_addr: format!("127.0.0.1:908{id}"),
             labels: BTreeMap::from([("zone".to_string(), format!("z{id}"))]),
+            weight: Some(id),
         }
     }
 

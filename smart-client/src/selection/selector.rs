@@ -61,7 +61,8 @@ impl Selector {
     ///
     /// Suitable set, then latency window, then the balancing policy; except
     /// that [`BalancePolicy::KeyHash`] with a key hashes over the whole
-    /// suitable set, so RTT jitter never moves a key to another node.
+    /// suitable set, so RTT jitter never moves a key to another node, and
+    /// [`BalancePolicy::Sticky`] keeps its node while it is suitable at all.
     pub fn select<R: Rng + ?Sized>(
         &mut self,
         candidates: &[Candidate<'_>],
@@ -82,6 +83,7 @@ impl Selector {
         retain_latency_window(candidates, &mut self.window, cfg.latency_window);
         match (cfg.policy, req.key) {
             (BalancePolicy::KeyHash, Some(key)) => key_hash(candidates, &self.suitable, key),
+            (BalancePolicy::Sticky, _) => balancer.sticky(candidates, &self.suitable, &self.window),
             (policy, key) => balancer.pick(policy, candidates, &self.window, key, rng),
         }
     }

@@ -138,4 +138,9 @@ pub enum BalancePolicy {
     /// sticks to one node and removing a node moves only that node's keys.
     /// Requests without a key fall back to [`BalancePolicy::P2cEwma`].
     KeyHash,
+    /// The client keeps the node it chose while that node stays suitable
+    /// (latency jitter does not move it); once the node fails a request, is
+    /// ejected or stops being suitable, a new one is chosen by round robin
+    /// over the latency window and kept in turn.
+    Sticky,
 }

@@ -38,6 +38,7 @@ impl Worker {
                     Role::Unknown
                 };
                 let mut c = Candidate::new(m.id, role, &m.labels);
+                c.weight = m.weight.unwrap_or(1);
                 c.too_stale = role != Role::Leader
                     && too_stale(
                         shared.config.selection.max_staleness,

@@ -6,6 +6,7 @@ mod key_hash;
 mod least_in_flight;
 mod p2c;
 mod round_robin;
+mod sticky;
 mod weighted_round_robin;
 
 pub use key_hash::{hash_key, key_hash};
@@ -15,14 +16,17 @@ use rand::Rng;
 
 use super::types::{BalancePolicy, Candidate};
 use round_robin::Cursor;
+use sticky::Stuck;
 use weighted_round_robin::SmoothWeights;
 
 /// Shared, `Send + Sync` state of the stateful policies: the round-robin
-/// cursor and the smooth-WRR current weights. Keep one per client.
+/// cursor, the smooth-WRR current weights and the sticky node. Keep one per
+/// client.
 #[derive(Debug, Default)]
 pub struct Balancer {
     cursor: Cursor,
     smooth: SmoothWeights,
+    stuck: Stuck,
 }
 
 impl Balancer {
@@ -51,7 +55,19 @@ impl Balancer {
                 Some(key) => key_hash(candidates, window, key),
                 None => p2c(candidates, window, rng),
             },
+            BalancePolicy::Sticky => self.sticky(candidates, window, window),
         }
+    }
+
+    /// The node this client stuck to if it is in `suitable`, else a
+    /// round-robin pick from `window` that it then sticks to.
+    pub fn sticky(
+        &self,
+        candidates: &[Candidate<'_>],
+        suitable: &[usize],
+        window: &[usize],
+    ) -> Option<usize> {
+        sticky::sticky(&self.stuck, &self.cursor, candidates, suitable, window)
     }
 
     /// Strict rotation: the n-th call returns `window[n % len]`.
