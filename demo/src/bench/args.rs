@@ -73,6 +73,10 @@ pub struct BenchArgs {
     /// etcd's `--election-timeout` in ms (heartbeat: a tenth of it); etcd's default is 1000.
     #[arg(long, default_value_t = 1000)]
     pub etcd_election_ms: u64,
+    /// `[node] workers` (HTTP worker threads) of the nodes the bench starts
+    /// [default: the node's default].
+    #[arg(long)]
+    pub node_workers: Option<usize>,
     /// Run the growth run (off by default, also with --quick): unique keys
     /// through the smart client in steps, throughput, follower lag and RSS per step.
     #[arg(long)]

@@ -68,7 +68,11 @@ fn run(args: &BenchArgs) -> Result<(), String> {
     let cells = !(args.no_cells || args.growth_only);
     let mut paths: Vec<PathKind> = Vec::new();
     if cells || !(args.no_failover || args.growth_only) {
-        let mut env = Env::start(&args.cluster)?;
+        let node_extra = args
+            .node_workers
+            .map(|n| vec![format!("workers = {n}")])
+            .unwrap_or_default();
+        let mut env = Env::start_with(&args.cluster, node_extra)?;
         paths = start_paths(args, cells, etcd_opts.as_ref(), &mut env, &mut report);
         if cells {
             run_cells(args, timing, &env, &paths, &mut report)?;

@@ -44,6 +44,11 @@ pub struct Env {
 impl Env {
     /// Starts a 3-node cluster, or attaches to `urls`.
     pub fn start(urls: &[String]) -> Result<Self, String> {
+        Self::start_with(urls, Vec::new())
+    }
+
+    /// [`Env::start`], with extra `[node]` lines for the nodes it starts.
+    pub fn start_with(urls: &[String], node_extra: Vec<String>) -> Result<Self, String> {
         if urls.is_empty() {
             // Build kv-node when it is missing or older than its sources, so
             // the bench never measures a stale node binary.
@@ -57,6 +62,7 @@ impl Env {
             let cluster = Cluster::start(ClusterOptions {
                 binary: Some(binary),
                 log_filter: "warn".into(),
+                node_extra,
                 ..ClusterOptions::default()
             });
             cluster.wait_for_leader(Duration::from_secs(30));
