@@ -16,14 +16,17 @@
 //!
 //! Modules: [`cluster`] (the nodes and their lifecycle), [`process`] (ports,
 //! signals, waits), [`binary`] (finding or building `kv-node`), [`haproxy`]
-//! (a real HAProxy in front of a cluster).
+//! (a real HAProxy in front of a cluster), [`proxy`] (TCP proxies on the Raft
+//! links, for partitions and delay).
 
 pub mod binary;
 pub mod cluster;
 pub mod haproxy;
 pub mod process;
+pub mod proxy;
 
 pub use binary::{build_node_binary, node_binary, node_binary_or_build};
 pub use cluster::{Cluster, ClusterOptions, NodeProc};
 pub use haproxy::{haproxy_binary, haproxy_config};
 pub use process::{die_with_parent, free_ports, wait_until};
+pub use proxy::{LinkProxy, RaftNet};
