@@ -29,6 +29,9 @@ impl Worker {
         let mut deprioritized: Vec<NodeId> = Vec::new();
         let mut redirect: Option<NodeId> = None;
         let mut last: Option<AttemptError>;
+        // Whether some attempt may have taken effect: then a write's final
+        // error must say "unknown", whatever the last attempt ran into.
+        let mut maybe_applied = false;
         let mut retries = 0u32;
         loop {
             let target = match redirect.take() {
@@ -65,6 +68,7 @@ impl Worker {
                 Err(e) => e,
             };
             tracing::debug!(error = %err, "attempt failed");
+            maybe_applied |= err.outcome_unknown();
             match &err {
                 AttemptError::Rejected { code, message } => {
                     return Err(Error::BadRequest {
@@ -109,7 +113,13 @@ impl Worker {
                 () = leader_changed, if needs_leader => {}
             }
         }
-        Err(final_error(needs_leader, last, shared.cache.leader().1))
+        let write = matches!(op, Op::Put | Op::Delete);
+        Err(final_error(
+            needs_leader,
+            write && maybe_applied,
+            last,
+            shared.cache.leader().1,
+        ))
     }
 }
 
@@ -123,8 +133,16 @@ fn waits_for_leader(needs_leader: bool, last: Option<&AttemptError>) -> bool {
 }
 
 /// The error a call surfaces once it ran out of time or retries.
-fn final_error(needs_leader: bool, last: Option<AttemptError>, leader: Option<NodeId>) -> Error {
+/// `maybe_applied`: a write had an attempt whose outcome is unknown, so
+/// whatever the later attempts ran into, it may have been applied.
+fn final_error(
+    needs_leader: bool,
+    maybe_applied: bool,
+    last: Option<AttemptError>,
+    leader: Option<NodeId>,
+) -> Error {
     match last {
+        _ if maybe_applied => Error::Timeout,
         None => Error::Unavailable {
             last_error: "deadline passed before any attempt".into(),
         },
@@ -159,19 +177,25 @@ mod tests {
     #[test]
     fn final_errors() {
         assert_eq!(
-            final_error(true, Some(AttemptError::NoLeader), Some(1)),
+            final_error(true, false, Some(AttemptError::NoLeader), Some(1)),
             Error::NoLeader
         );
         assert_eq!(
-            final_error(true, Some(AttemptError::Connect("x".into())), None),
+            final_error(true, false, Some(AttemptError::Connect("x".into())), None),
             Error::NoLeader
         );
         assert_eq!(
-            final_error(true, Some(AttemptError::TimedOut), Some(1)),
+            final_error(true, false, Some(AttemptError::TimedOut), Some(1)),
+            Error::Timeout
+        );
+        // A write timed out on the old leader, then met "no leader": it may
+        // have been applied, so it is not reported as `NoLeader`.
+        assert_eq!(
+            final_error(true, true, Some(AttemptError::NoLeader), None),
             Error::Timeout
         );
         assert!(matches!(
-            final_error(false, Some(AttemptError::Connect("refused".into())), Some(1)),
+            final_error(false, false, Some(AttemptError::Connect("refused".into())), Some(1)),
             Error::Unavailable { last_error } if last_error.contains("refused")
         ));
     }
