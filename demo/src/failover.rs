@@ -405,6 +405,8 @@ async fn run(args: &DemoArgs, binary: Option<PathBuf>, out: Out) -> Outcome {
         SmartClient::builder()
             .seeds(seeds.clone())
             .request_timeout(REQUEST_TIMEOUT)
+            // One key per write: a retried put cannot interleave with another writer.
+            .retry_unknown_writes(true)
             .build()
     };
     // Two handles of the same client library: one writes, one reads, so the

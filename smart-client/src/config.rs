@@ -33,6 +33,12 @@ pub struct ClientConfig {
     pub probe_interval: Duration,
     /// Connection pool limit of the HTTP client (default 512).
     pub max_connections: usize,
+    /// Retry a put or delete even after an attempt whose outcome is unknown
+    /// (default false: such a call ends with `Error::Timeout`). A retried
+    /// write may be applied twice; that is harmless only when no other
+    /// writer can write the same key in between (e.g. one key per write),
+    /// and otherwise breaks linearizability.
+    pub retry_unknown_writes: bool,
 }
 
 impl Default for ClientConfig {
@@ -59,6 +65,7 @@ impl Default for ClientConfig {
             refresh_interval: Duration::from_millis(150),
             probe_interval: Duration::from_millis(100),
             max_connections: 512,
+            retry_unknown_writes: false,
         }
     }
 }

@@ -195,6 +195,8 @@ impl Env {
                     SmartClient::builder()
                         .seeds(seeds)
                         .request_timeout(Duration::from_secs(5))
+                        // One key per write (see README): retrying is safe.
+                        .retry_unknown_writes(true)
                         .build()
                         .await
                 })

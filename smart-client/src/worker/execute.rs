@@ -7,7 +7,7 @@ use tracing::Instrument;
 
 use super::Worker;
 use crate::error::{AttemptError, Error, Result};
-use crate::request::Op;
+use crate::request::{Idempotency, Op};
 use crate::selection::NodeId;
 use crate::stats::Counters;
 
@@ -69,6 +69,12 @@ impl Worker {
             };
             tracing::debug!(error = %err, "attempt failed");
             maybe_applied |= err.outcome_unknown();
+            if err.outcome_unknown()
+                && op.idempotency(cfg.retry_unknown_writes) == Idempotency::NotIdempotent
+            {
+                // Sending it again could apply it twice.
+                return Err(Error::Timeout);
+            }
             match &err {
                 AttemptError::Rejected { code, message } => {
                     return Err(Error::BadRequest {
