@@ -101,6 +101,9 @@ pub struct Event {
 /// A whole recorded run.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct History {
+    /// Wall-clock time of time 0, in ms since the Unix epoch (to line the
+    /// history up with node logs).
+    pub started_unix_ms: u64,
     /// Clients by index.
     pub clients: Vec<ClientInfo>,
     /// Every call, ordered by invocation.
@@ -145,9 +148,15 @@ impl Default for Recorder {
 impl Recorder {
     /// A recorder whose clock starts now.
     pub fn new() -> Self {
+        let started_unix_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
         Self {
             start: Instant::now(),
-            inner: Arc::new(Mutex::new(History::default())),
+            inner: Arc::new(Mutex::new(History {
+                started_unix_ms,
+                ..History::default()
+            })),
         }
     }
 

@@ -123,9 +123,12 @@ pub fn run(cfg: &ScenarioConfig) -> ScenarioResult {
     let name = cfg.name();
     eprintln!("== scenario {name}");
     let mut rng = StdRng::seed_from_u64(cfg.seed);
+    let defaults = ClusterOptions::default();
     let mut cluster = Cluster::start(ClusterOptions {
         raft_proxies: true,
-        ..ClusterOptions::default()
+        // `ROBUSTNESS_LOG` sets the nodes' RUST_LOG (e.g. to add d_engine_core=debug).
+        log_filter: std::env::var("ROBUSTNESS_LOG").unwrap_or(defaults.log_filter.clone()),
+        ..defaults
     });
     let rec = Recorder::new();
     let mut final_errors = Vec::new();

@@ -250,8 +250,13 @@ fn smart_call(
             (_, None) => unreachable!("reads have a consistency"),
         }
     });
+    // The leader the client routes to now: which node most likely answered.
+    let leader = c
+        .topology()
+        .leader_id
+        .map_or("none".to_string(), |l| format!("n{l}"));
     match result {
-        Ok(v) => (Outcome::Ok, v, "ok".into()),
+        Ok(v) => (Outcome::Ok, v, format!("ok (leader {leader})")),
         Err(e) => {
             let outcome = match e {
                 ClientError::Timeout | ClientError::Shutdown => Outcome::Unknown,
@@ -260,7 +265,7 @@ fn smart_call(
                 | ClientError::BadRequest { .. }
                 | ClientError::Config(_) => Outcome::Fail,
             };
-            (outcome, None, e.to_string())
+            (outcome, None, format!("{e} (leader {leader})"))
         }
     }
 }
