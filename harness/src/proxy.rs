@@ -17,6 +17,10 @@
 //! closed once its link passes again, so a stream never resumes with a hole in
 //! it. A connection accepted while its link is blocked is held open without
 //! dialing the target. A delay holds each chunk for the given time, in order.
+//! When the target refuses (its node is down) the proxy closes that
+//! connection and stops listening until the target is back, so dials are
+//! refused as they would be without it (an accepted-then-closed connection
+//! is a different failure to gRPC clients).
 //!
 //! Threads: one accept thread per link, two per direction of a connection (a
 //! reader that timestamps chunks, a writer that releases them when due).
@@ -180,15 +184,28 @@ impl Drop for LinkProxy {
 }
 
 fn accept_loop(listener: TcpListener, target: SocketAddr, state: Arc<LinkState>) {
-    for incoming in listener.incoming() {
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+    let mut listener = Some(listener);
+    while !state.stop.load(Ordering::Relaxed) {
+        let Some(l) = listener.take() else {
+            // The target was down: stay closed (dials are refused, as they would
+            // be without the proxy) until it accepts connections again.
+            std::thread::sleep(POLL);
+            if TcpStream::connect_timeout(&target, DIAL_TIMEOUT).is_ok() {
+                listener = TcpListener::bind(("127.0.0.1", port)).ok();
+            }
+            continue;
+        };
+        let Ok((client, _)) = l.accept() else {
+            listener = Some(l);
+            continue;
+        };
         if state.stop.load(Ordering::Relaxed) {
             return;
         }
-        let Ok(client) = incoming else { continue };
         let _ = client.set_nodelay(true);
         // Blocked: hold the connection without dialing (like a lost SYN-ACK
-        // path, the dialer waits); else dial the real port, and pass a refusal
-        // on as a closed connection.
+        // path, the dialer waits); else dial the real port.
         let held = state.any_blocked();
         let server = if held {
             None
@@ -199,11 +216,13 @@ fn accept_loop(listener: TcpListener, target: SocketAddr, state: Arc<LinkState>)
                     Some(s)
                 }
                 Err(_) => {
+                    // Refused: close this one and stop listening (above).
                     let _ = client.shutdown(Shutdown::Both);
                     continue;
                 }
             }
         };
+        listener = Some(l);
         let conn = Arc::new(Conn {
             client,
             server,
@@ -416,7 +435,11 @@ mod tests {
 
     /// An echo server on a free port; returns the port.
     fn echo_server() -> u16 {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        echo_on(TcpListener::bind("127.0.0.1:0").unwrap())
+    }
+
+    /// An echo server on `l`; returns its port.
+    fn echo_on(l: TcpListener) -> u16 {
         let port = l.local_addr().unwrap().port();
         std::thread::spawn(move || {
             for s in l.incoming().flatten() {
@@ -488,12 +511,24 @@ mod tests {
     }
 
     #[test]
-    fn a_dead_target_is_a_closed_connection_and_drop_stops_everything() {
+    fn a_dead_target_is_refused_until_it_is_back_and_drop_stops_everything() {
         let port = crate::process::free_ports(1)[0];
         let proxy = LinkProxy::start(1, 2, port).unwrap();
         let mut s = dial(proxy.port);
         let mut buf = [0u8; 4];
         assert!(matches!(s.read(&mut buf), Ok(0) | Err(_)));
+        let refused = crate::process::wait_until(Duration::from_secs(2), || {
+            TcpStream::connect(("127.0.0.1", proxy.port)).is_err().then_some(())
+        });
+        assert!(refused.is_some(), "the proxy kept listening for a dead target");
+        echo_on(TcpListener::bind(("127.0.0.1", port)).unwrap());
+        let back = crate::process::wait_until(Duration::from_secs(3), || {
+            let mut s = TcpStream::connect(("127.0.0.1", proxy.port)).ok()?;
+            s.set_read_timeout(Some(Duration::from_millis(400))).ok()?;
+            roundtrip(&mut s, b"x").ok()
+        });
+        assert_eq!(back.as_deref(), Some(&b"x"[..]));
+
         let live = LinkProxy::start(1, 2, echo_server()).unwrap();
         let mut s = dial(live.port);
         assert_eq!(roundtrip(&mut s, b"a").unwrap(), b"a");
