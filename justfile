@@ -49,6 +49,15 @@ bench *args:
 test:
     SPEC_TESTS_DIR=${SPEC_TESTS_DIR:-../shared/spec-tests} cargo test --workspace
 
+# The whole robustness list: every fault (2 rounds each), histories checked for linearizability.
+# ROBUSTNESS_SEED=N re-runs a selection, ROBUSTNESS_FAULTS=kill_leader,... narrows it.
+robustness:
+    cargo test -p kv-robustness --test robustness full_list -- --ignored --nocapture
+
+# Random faults for MINUTES (failures saved under target/robustness/).
+soak minutes="10":
+    ROBUSTNESS_SOAK_MINUTES={{minutes}} cargo test -p kv-robustness --test robustness soak -- --ignored --nocapture
+
 # Everything CI does: install, fmt, clippy, tests.
 ci:
     bash .ci/run

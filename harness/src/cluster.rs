@@ -15,6 +15,7 @@ use crate::agreement;
 use crate::binary::node_binary_or_build;
 use crate::http::topology_at;
 use crate::process::{die_with_parent, free_ports, signal, wait_until};
+use crate::proxy::RaftNet;
 
 /// Knobs for a harness cluster.
 #[derive(Clone, Debug)]
@@ -41,6 +42,9 @@ pub struct ClusterOptions {
     /// TOML appended to every node's config after the generated sections, e.g.
     /// `[raft.snapshot]` keys (see config/n1.toml for what each section holds).
     pub config_extra: Vec<String>,
+    /// Route every Raft link between voters through a [`RaftNet`] proxy, so
+    /// tests can partition and delay the network ([`Cluster::net`]).
+    pub raft_proxies: bool,
 }
 
 impl Default for ClusterOptions {
@@ -56,6 +60,7 @@ impl Default for ClusterOptions {
             binary: None,
             learners: Vec::new(),
             config_extra: Vec::new(),
+            raft_proxies: false,
         }
     }
 }
@@ -110,6 +115,7 @@ pub struct Cluster {
     binary: PathBuf,
     nodes: BTreeMap<u32, NodeProc>,
     raft_ports: BTreeMap<u32, u16>,
+    net: Option<RaftNet>,
 }
 
 impl Cluster {
@@ -129,10 +135,15 @@ impl Cluster {
             binary,
             nodes: BTreeMap::new(),
             raft_ports: BTreeMap::new(),
+            net: None,
         };
         for id in 1..=cluster.opts.voters {
             let p = free_ports(1)[0];
             cluster.raft_ports.insert(id, p);
+        }
+        if cluster.opts.raft_proxies {
+            let net = RaftNet::start(&cluster.raft_ports).expect("start Raft link proxies");
+            cluster.net = Some(net);
         }
         for id in 1..=cluster.opts.voters {
             cluster.add_node(id, false);
@@ -148,6 +159,11 @@ impl Cluster {
         let c = Self::start(ClusterOptions::default());
         c.wait_for_leader(Duration::from_secs(30));
         c
+    }
+
+    /// The Raft link proxies, when started with [`ClusterOptions::raft_proxies`].
+    pub fn net(&self) -> Option<&RaftNet> {
+        self.net.as_ref()
     }
 
     /// The temp dir holding configs, data and logs.
@@ -187,10 +203,14 @@ impl Cluster {
         let _ = writeln!(toml, "db_root_dir = {:?}", data_dir.to_string_lossy());
         let _ = writeln!(toml, "initial_cluster = [");
         for voter in 1..=self.opts.voters {
+            // A peer behind a proxy is dialed at the proxy of link id→voter.
+            let port = match self.net.as_ref().and_then(|n| n.proxy_port(id, voter)) {
+                Some(proxy) => proxy,
+                None => self.raft_ports[&voter],
+            };
             let _ = writeln!(
                 toml,
-                "  {{ id = {voter}, address = \"127.0.0.1:{}\", role = 1, status = 3 }},",
-                self.raft_ports[&voter]
+                "  {{ id = {voter}, address = \"127.0.0.1:{port}\", role = 1, status = 3 }},"
             );
         }
         if learner {

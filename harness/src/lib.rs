@@ -19,7 +19,8 @@
 //! (what the nodes' `/topology` documents agree on: the leader, a member's
 //! role), [`http`] (blocking GETs, typed with the `kv-contract` wire types),
 //! [`process`] (ports, signals, waits), [`binary`] (finding or building
-//! `kv-node`), [`haproxy`] (a real HAProxy in front of a cluster).
+//! `kv-node`), [`haproxy`] (a real HAProxy in front of a cluster), [`proxy`]
+//! (TCP proxies on the Raft links, for partitions and delay).
 
 pub mod acks;
 pub mod agreement;
@@ -28,6 +29,7 @@ pub mod cluster;
 pub mod haproxy;
 pub mod http;
 pub mod process;
+pub mod proxy;
 
 pub use acks::{missing_on, Ack, AckLog};
 pub use agreement::{agreed_leader, agreed_role};
@@ -36,3 +38,4 @@ pub use cluster::{Cluster, ClusterOptions, NodeProc};
 pub use haproxy::{haproxy_binary, haproxy_config};
 pub use http::{get_json, topology_at};
 pub use process::{die_with_parent, free_ports, wait_until};
+pub use proxy::{LinkProxy, RaftNet};

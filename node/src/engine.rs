@@ -56,6 +56,18 @@ pub fn classify(err: ClientApiError, timeout_ms: u64) -> EngineFailure {
     {
         return EngineFailure::NotLeader;
     }
+    // d-engine answers writes already in the leader's log with these codes
+    // when it steps down or sees a higher term: a new leader may still
+    // commit them, so neither "not leader" (forwarding would write twice)
+    // nor "unavailable" is true.
+    if matches!(code, ErrorCode::ProposeFailed | ErrorCode::TermOutdated)
+        || lower.contains("proposefailed")
+        || lower.contains("termoutdated")
+    {
+        return EngineFailure::Api(ApiError::OutcomeUnknown(format!(
+            "leadership changed while the write was in this node's log ({message})"
+        )));
+    }
     if lower.contains("timed out") || lower.contains("timeout") {
         return EngineFailure::Api(ApiError::Timeout(timeout_ms));
     }
@@ -63,4 +75,43 @@ pub fn classify(err: ClientApiError, timeout_ms: u64) -> EngineFailure {
         return EngineFailure::Api(ApiError::Unavailable("node is shutting down".into()));
     }
     EngineFailure::Api(ApiError::Unavailable(format!("engine refused: {message}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn business(message: &str) -> ClientApiError {
+        ClientApiError::Business {
+            code: ErrorCode::Uncategorized,
+            message: message.into(),
+            required_action: None,
+        }
+    }
+
+    fn code(err: ClientApiError) -> &'static str {
+        match classify(err, 3000) {
+            EngineFailure::NotLeader => "forward",
+            EngineFailure::Api(e) => e.code(),
+        }
+    }
+
+    #[test]
+    fn writes_in_the_log_of_a_deposed_leader_are_outcome_unknown() {
+        // How EmbeddedClient::put reports them (map_error_response).
+        assert_eq!(
+            code(business("Error code: ProposeFailed")),
+            "outcome_unknown"
+        );
+        assert_eq!(
+            code(business("Error code: TermOutdated")),
+            "outcome_unknown"
+        );
+        // Still in the propose buffer when leadership went: never appended.
+        assert_eq!(code(business("RPC error: Not leader")), "forward");
+        assert_eq!(
+            code(business("RPC error: write request timeout")),
+            "timeout"
+        );
+    }
 }

@@ -50,7 +50,15 @@ pub enum ApiError {
     /// The engine did not answer in time: the write may or may not have been applied.
     #[error("timed out after {0} ms; the outcome is unknown")]
     Timeout(u64),
-    /// Forwarding to the leader failed at the transport level.
+    /// The request was handed to the engine or sent to the leader and then
+    /// cut off by something other than a timeout (the leader lost its
+    /// leadership with the write in its log, the connection to it broke, it
+    /// was replaced while the forwarded request waited): it may or may not
+    /// have been applied.
+    #[error("{0}; the outcome is unknown")]
+    OutcomeUnknown(String),
+    /// Forwarding to the leader failed before the request was sent (no
+    /// connection could be opened): not applied.
     #[error("leader {leader_id} unreachable: {message}")]
     LeaderUnreachable {
         /// Leader that could not be reached.
@@ -114,6 +122,7 @@ impl ApiError {
             Self::NoLeader => "no_leader",
             Self::NotLeader { .. } => "not_leader",
             Self::Timeout(_) => "timeout",
+            Self::OutcomeUnknown(_) => "outcome_unknown",
             Self::LeaderUnreachable { .. } => "leader_unreachable",
             Self::Unavailable(_) => "unavailable",
             Self::MinIndexNotReached { .. } => kv_contract::error::MIN_INDEX_NOT_REACHED,
@@ -136,7 +145,7 @@ impl ResponseError for ApiError {
             | Self::NotLeader { .. }
             | Self::Unavailable(_)
             | Self::MinIndexNotReached { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            Self::Timeout(_) | Self::OutcomeUnknown(_) => StatusCode::GATEWAY_TIMEOUT,
             Self::LeaderUnreachable { .. } => StatusCode::BAD_GATEWAY,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Conflict { .. } => StatusCode::CONFLICT,
@@ -150,7 +159,7 @@ impl ResponseError for ApiError {
         if let Self::NotLeader { leader_id } = self {
             body.leader_id = Some(*leader_id);
         }
-        if matches!(self, Self::Timeout(_)) {
+        if matches!(self, Self::Timeout(_) | Self::OutcomeUnknown(_)) {
             body.outcome = Some(Outcome::Unknown);
         }
         let mut resp = HttpResponse::build(self.status_code());
@@ -237,5 +246,9 @@ mod tests {
                 .contains("applied index 7 < min_index 9"),
             "{body}"
         );
+        let e = ApiError::OutcomeUnknown("connection to leader 2 broke".into());
+        assert_eq!(e.status_code(), StatusCode::GATEWAY_TIMEOUT);
+        assert_eq!(body_json(&e)["error"], "outcome_unknown");
+        assert_eq!(body_json(&e)["outcome"], "unknown");
     }
 }

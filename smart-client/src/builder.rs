@@ -133,6 +133,15 @@ impl SmartClientBuilder {
         self
     }
 
+    /// Retry writes after attempts with an unknown outcome (see
+    /// [`ClientConfig::retry_unknown_writes`]: only for keys no other writer
+    /// touches).
+    #[must_use]
+    pub fn retry_unknown_writes(mut self, retry: bool) -> Self {
+        self.config.retry_unknown_writes = retry;
+        self
+    }
+
     /// The configuration built so far.
     #[must_use]
     pub fn config(&self) -> &ClientConfig {

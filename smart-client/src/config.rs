@@ -37,6 +37,12 @@ pub struct ClientConfig {
     /// (default `true`: read-your-writes and monotonic reads). `false` gives
     /// plain eventual reads that may lag behind the session's own writes.
     pub session_consistency: bool,
+    /// Retry a put or delete even after an attempt whose outcome is unknown
+    /// (default false: such a call ends with `Error::Timeout`). A retried
+    /// write may be applied twice; that is harmless only when no other
+    /// writer can write the same key in between (e.g. one key per write),
+    /// and otherwise breaks linearizability.
+    pub retry_unknown_writes: bool,
 }
 
 impl Default for ClientConfig {
@@ -64,6 +70,7 @@ impl Default for ClientConfig {
             probe_interval: Duration::from_millis(100),
             max_connections: 512,
             session_consistency: true,
+            retry_unknown_writes: false,
         }
     }
 }

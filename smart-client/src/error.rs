@@ -27,8 +27,9 @@ pub enum Error {
         /// What the last attempt ran into.
         last_error: String,
     },
-    /// The request was sent but no answer came in time: it may or may not
-    /// have been applied.
+    /// The request was sent but no answer came in time, or (for a write)
+    /// some attempt ended in a way that leaves its outcome unknown: it may
+    /// or may not have been applied. Every other error means not applied.
     #[error("request timed out; outcome unknown")]
     Timeout,
     /// The client configuration is invalid, or no seed answered at bootstrap.

@@ -43,15 +43,19 @@ impl Op {
         }
     }
 
-    /// Whether repeating the call is harmless. Every operation the service
-    /// has today is (a PUT of the same value, a DELETE, a read), so a call
-    /// is retried even after an attempt whose outcome is unknown. A
-    /// non-idempotent operation (e.g. increment) would need a
-    /// `NotIdempotent` class here and a retry loop that surfaces
-    /// `Error::Timeout` for it instead of retrying.
-    pub(crate) fn idempotency(self) -> Idempotency {
+    /// Whether repeating the call after an attempt with an unknown outcome
+    /// is harmless. Reads are. Writes are not: a put that was applied and is
+    /// sent again is applied twice, and if another client wrote the key in
+    /// between, readers see the value, the other one, then the value again,
+    /// which no order of single writes explains (the robustness suite found
+    /// this). So writes are retried only when nothing was delivered, unless
+    /// the application opts in with `retry_unknown_writes` (safe when no
+    /// other writer can write the same key, e.g. one key per write).
+    pub(crate) fn idempotency(self, retry_unknown_writes: bool) -> Idempotency {
         match self {
-            Op::Put | Op::Get(_) | Op::Delete => Idempotency::Idempotent,
+            Op::Get(_) => Idempotency::Idempotent,
+            Op::Put | Op::Delete if retry_unknown_writes => Idempotency::Idempotent,
+            Op::Put | Op::Delete => Idempotency::NotIdempotent,
         }
     }
 }
@@ -61,6 +65,9 @@ impl Op {
 pub(crate) enum Idempotency {
     /// Repeating it leaves the same state: retry freely within the deadline.
     Idempotent,
+    /// Retry only after attempts that delivered nothing; an unknown outcome
+    /// ends the call with `Error::Timeout`.
+    NotIdempotent,
 }
 
 /// The message a handle sends to the I/O thread.
@@ -166,7 +173,13 @@ mod tests {
     fn values_are_json_strings() {
         assert_eq!(&value_body(b"a\"b").unwrap()[..], br#"{"value":"a\"b"}"#);
         assert!(matches!(value_body(&[0xc3]), Err(Error::BadRequest { .. })));
-        assert_eq!(Op::Put.idempotency(), Idempotency::Idempotent);
+        assert_eq!(Op::Put.idempotency(false), Idempotency::NotIdempotent);
+        assert_eq!(Op::Delete.idempotency(false), Idempotency::NotIdempotent);
+        assert_eq!(Op::Put.idempotency(true), Idempotency::Idempotent);
+        assert_eq!(
+            Op::Get(ReadConsistency::Lease).idempotency(false),
+            Idempotency::Idempotent
+        );
         assert!(
             Op::Get(ReadConsistency::Eventual).operation()
                 == Operation::Read(ReadConsistency::Eventual)

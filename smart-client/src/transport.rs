@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use awc::error::SendRequestError;
+use awc::error::{ConnectError, SendRequestError};
 use awc::http::Method;
 use bytes::Bytes;
 
@@ -88,12 +88,31 @@ impl Transport {
 }
 
 /// Connection setup failures mean nothing was delivered; anything after
-/// that may have reached the node.
+/// that may have reached the node. awc reports a connection that closed
+/// while waiting for the answer, after the request went out, as
+/// `ConnectError::Disconnected`: that one is broken, not a connect failure.
 fn map_send_error(e: SendRequestError) -> AttemptError {
     match e {
+        SendRequestError::Connect(ConnectError::Disconnected) => {
+            AttemptError::Broken(ConnectError::Disconnected.to_string())
+        }
         SendRequestError::Connect(c) => AttemptError::Connect(c.to_string()),
         SendRequestError::Url(u) => AttemptError::Connect(u.to_string()),
         SendRequestError::Timeout => AttemptError::TimedOut,
         other => AttemptError::Broken(other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_connection_closed_after_sending_is_broken_not_a_connect_failure() {
+        let e = map_send_error(SendRequestError::Connect(ConnectError::Disconnected));
+        assert!(e.outcome_unknown(), "{e}");
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let e = map_send_error(SendRequestError::Connect(ConnectError::Io(refused)));
+        assert!(matches!(e, AttemptError::Connect(_)) && !e.outcome_unknown());
     }
 }

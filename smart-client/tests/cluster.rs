@@ -23,6 +23,18 @@ async fn client(cluster: &Cluster, timeout: Duration) -> SmartClient {
         .expect("client bootstraps")
 }
 
+/// A client for [`WriteLoad`]: every write has its own key, so retrying a
+/// write whose outcome is unknown is safe, and no error has to surface.
+async fn unique_key_writer(cluster: &Cluster) -> SmartClient {
+    SmartClient::builder()
+        .seeds(cluster.api_urls())
+        .request_timeout(Duration::from_secs(5))
+        .retry_unknown_writes(true)
+        .build()
+        .await
+        .expect("client bootstraps")
+}
+
 /// Wait (async) until `f` is true; panics with `what` after `deadline`.
 async fn eventually(deadline: Duration, what: &str, mut f: impl FnMut() -> bool) {
     let until = Instant::now() + deadline;
@@ -223,7 +235,7 @@ async fn leader_kill_during_writes_surfaces_no_error() {
     let _serial = SERIAL.lock().await;
     let mut cluster = Cluster::three();
     let leader = cluster.wait_for_leader(ELECTION);
-    let c = client(&cluster, Duration::from_secs(5)).await;
+    let c = unique_key_writer(&cluster).await;
     let load = WriteLoad::start(&c, 2);
     eventually(Duration::from_secs(10), "30 writes", || {
         load.acked_since(Instant::now() - Duration::from_secs(3600)) >= 30
@@ -254,7 +266,7 @@ async fn leader_pause_during_writes_surfaces_no_error() {
     let _serial = SERIAL.lock().await;
     let mut cluster = Cluster::three();
     let leader = cluster.wait_for_leader(ELECTION);
-    let c = client(&cluster, Duration::from_secs(5)).await;
+    let c = unique_key_writer(&cluster).await;
     let load = WriteLoad::start(&c, 2);
     let start = Instant::now();
     eventually(Duration::from_secs(10), "30 writes", || {

@@ -100,6 +100,8 @@ pub(super) async fn clients(
             .seeds(seeds.to_vec())
             .request_timeout(REQUEST_TIMEOUT)
             .session_consistency(session)
+            // One key per write: a retried put cannot interleave with another writer.
+            .retry_unknown_writes(true)
             .build()
     };
     let failed = |e: smart_client::Error| Outcome::Failed(format!("smart client: {e}"));

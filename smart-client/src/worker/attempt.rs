@@ -37,24 +37,25 @@ impl Worker {
         url.push_str(path);
         let started = Instant::now();
         let send = self.transport.send(method, &url, body, timeout);
-        let result =
-            if op.operation().requires_leader() && op.idempotency() == Idempotency::Idempotent {
-                // Abandon an attempt on a leader that has meanwhile been replaced.
-                let mut send = std::pin::pin!(send);
-                loop {
-                    let leader_changed = shared.leader_changed.notified();
-                    tokio::select! {
-                        r = &mut send => break r,
-                        () = leader_changed => {
-                            if shared.cache.leader().1 != Some(target.id) {
-                                break Err(AttemptError::Superseded);
-                            }
+        let result = if op.operation().requires_leader()
+            && op.idempotency(shared.config.retry_unknown_writes) == Idempotency::Idempotent
+        {
+            // Abandon an attempt on a leader that has meanwhile been replaced.
+            let mut send = std::pin::pin!(send);
+            loop {
+                let leader_changed = shared.leader_changed.notified();
+                tokio::select! {
+                    r = &mut send => break r,
+                    () = leader_changed => {
+                        if shared.cache.leader().1 != Some(target.id) {
+                            break Err(AttemptError::Superseded);
                         }
                     }
                 }
-            } else {
-                send.await
-            };
+            }
+        } else {
+            send.await
+        };
         let reply = match result {
             Ok(r) => r,
             Err(e) => {

@@ -7,7 +7,7 @@ use tracing::Instrument;
 
 use super::Worker;
 use crate::error::{AttemptError, Error, Result};
-use crate::request::{Answer, Op};
+use crate::request::{Answer, Idempotency, Op};
 use crate::selection::NodeId;
 use crate::stats::Counters;
 
@@ -26,6 +26,9 @@ impl Worker {
         // Nodes that answered `min_index_not_reached` to this call.
         let mut behind: Vec<NodeId> = Vec::new();
         let mut last: Option<AttemptError>;
+        // Whether some attempt may have taken effect: then a write's final
+        // error must say "unknown", whatever the last attempt ran into.
+        let mut maybe_applied = false;
         let mut retries = 0u32;
         loop {
             let target = match redirect.take() {
@@ -70,6 +73,13 @@ impl Worker {
                 Err(e) => e,
             };
             tracing::debug!(error = %err, "attempt failed");
+            maybe_applied |= err.outcome_unknown();
+            if err.outcome_unknown()
+                && op.idempotency(cfg.retry_unknown_writes) == Idempotency::NotIdempotent
+            {
+                // Sending it again could apply it twice.
+                return Err(Error::Timeout);
+            }
             match &err {
                 AttemptError::Rejected { code, message } => {
                     return Err(Error::BadRequest {
@@ -123,7 +133,13 @@ impl Worker {
                 () = leader_changed, if needs_leader => {}
             }
         }
-        Err(final_error(needs_leader, last, shared.cache.leader().1))
+        let write = matches!(op, Op::Put | Op::Delete);
+        Err(final_error(
+            needs_leader,
+            write && maybe_applied,
+            last,
+            shared.cache.leader().1,
+        ))
     }
 }
 
@@ -137,8 +153,16 @@ fn waits_for_leader(needs_leader: bool, last: Option<&AttemptError>) -> bool {
 }
 
 /// The error a call surfaces once it ran out of time or retries.
-fn final_error(needs_leader: bool, last: Option<AttemptError>, leader: Option<NodeId>) -> Error {
+/// `maybe_applied`: a write had an attempt whose outcome is unknown, so
+/// whatever the later attempts ran into, it may have been applied.
+fn final_error(
+    needs_leader: bool,
+    maybe_applied: bool,
+    last: Option<AttemptError>,
+    leader: Option<NodeId>,
+) -> Error {
     match last {
+        _ if maybe_applied => Error::Timeout,
         None => Error::Unavailable {
             last_error: "deadline passed before any attempt".into(),
         },
@@ -173,19 +197,25 @@ mod tests {
     #[test]
     fn final_errors() {
         assert_eq!(
-            final_error(true, Some(AttemptError::NoLeader), Some(1)),
+            final_error(true, false, Some(AttemptError::NoLeader), Some(1)),
             Error::NoLeader
         );
         assert_eq!(
-            final_error(true, Some(AttemptError::Connect("x".into())), None),
+            final_error(true, false, Some(AttemptError::Connect("x".into())), None),
             Error::NoLeader
         );
         assert_eq!(
-            final_error(true, Some(AttemptError::TimedOut), Some(1)),
+            final_error(true, false, Some(AttemptError::TimedOut), Some(1)),
+            Error::Timeout
+        );
+        // A write timed out on the old leader, then met "no leader": it may
+        // have been applied, so it is not reported as `NoLeader`.
+        assert_eq!(
+            final_error(true, true, Some(AttemptError::NoLeader), None),
             Error::Timeout
         );
         assert!(matches!(
-            final_error(false, Some(AttemptError::Connect("refused".into())), Some(1)),
+            final_error(false, false, Some(AttemptError::Connect("refused".into())), Some(1)),
             Error::Unavailable { last_error } if last_error.contains("refused")
         ));
     }

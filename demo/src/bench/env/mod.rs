@@ -158,6 +158,8 @@ impl Env {
                 .seeds(seeds)
                 .request_timeout(Duration::from_secs(5))
                 .session_consistency(session)
+                // One key per write (see README): retrying is safe.
+                .retry_unknown_writes(true)
                 .build()
                 .await
         })

@@ -172,6 +172,10 @@ impl<T: TypeConfig> RaftRoleState for CandidateState<T> {
         debug!("candidate new term: {}", self.current_term());
 
         self.vote_myself()?;
+        // Raft §5.1/§5.2: term and vote must be on stable storage before the
+        // vote requests go out; a candidate that crashed and forgot its
+        // self-vote could vote for another candidate in the same term.
+        ctx.raft_log().save_hard_state(&self.shared_state().hard_state)?;
 
         match ctx
             .election_handler()

@@ -230,6 +230,13 @@ impl<T: TypeConfig> RaftRoleState for FollowerState<T> {
                             }
                         }
 
+                        // Raft §5.2: persist term and vote before answering;
+                        // a voter that crashes and forgets its vote could
+                        // grant a second one in the same term (two leaders).
+                        if state_update.term_update.is_some() || new_voted_for.is_some() {
+                            ctx.raft_log().save_hard_state(&self.shared_state().hard_state)?;
+                        }
+
                         let response = VoteResponse {
                             term: my_term,
                             vote_granted: new_voted_for.is_some(),

@@ -1,0 +1,276 @@
+//! One scenario: a real 3-node cluster with proxied Raft links, traffic,
+//! a fault injected and undone `rounds` times, the final checks, the
+//! history check, and on failure the artifacts.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kv_harness::{wait_until, Cluster, ClusterOptions};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use crate::checker::{self, Budget, CheckReport};
+use crate::faults::{self, Fault};
+use crate::final_checks;
+use crate::history::{History, Kind, Recorder};
+use crate::report;
+use crate::traffic::{Probe, Traffic, TrafficConfig};
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct ScenarioConfig {
+    /// The fault.
+    pub fault: Fault,
+    /// Seeds the fault's choices and the clients.
+    pub seed: u64,
+    /// Times the fault is injected and undone.
+    pub rounds: u32,
+    /// The load.
+    pub traffic: TrafficConfig,
+    /// Traffic before the first fault.
+    pub warmup: Duration,
+    /// Traffic after each recovery before the next fault (or the end).
+    pub settle: Duration,
+    /// Checker budgets.
+    pub budget: Budget,
+}
+
+impl ScenarioConfig {
+    /// Defaults for `fault` with `seed`: one round, ten keys, eight clients.
+    pub fn new(fault: Fault, seed: u64) -> Self {
+        Self {
+            fault,
+            seed,
+            rounds: 1,
+            traffic: TrafficConfig::default(),
+            warmup: Duration::from_millis(1500),
+            settle: Duration::from_millis(2500),
+            budget: Budget::default(),
+        }
+    }
+
+    /// `fault` plus seed, for messages and directories.
+    pub fn name(&self) -> String {
+        format!("{}-seed{}", self.fault.name(), self.seed)
+    }
+}
+
+/// What a scenario found.
+#[derive(Debug)]
+pub struct ScenarioResult {
+    /// [`ScenarioConfig::name`].
+    pub name: String,
+    /// The recorded history.
+    pub history: History,
+    /// The checker's verdict.
+    pub check: CheckReport,
+    /// Final checks that failed.
+    pub final_errors: Vec<String>,
+    /// Wall time of the whole scenario.
+    pub took: Duration,
+    /// Where the artifacts went, when it failed.
+    pub artifacts: Option<std::path::PathBuf>,
+}
+
+impl ScenarioResult {
+    /// No violation, and every final check passed.
+    pub fn passed(&self) -> bool {
+        self.check.is_ok() && self.final_errors.is_empty()
+    }
+
+    /// One line of figures.
+    pub fn summary(&self) -> String {
+        format!(
+            "{}: {} in {:.1}s: {} ops ({} checked), {} unknown, {} not applied, {} violations{}",
+            self.name,
+            if self.passed() { "ok" } else { "FAILED" },
+            self.took.as_secs_f64(),
+            self.check.ops,
+            self.check.checked,
+            self.check.unknown,
+            self.check.failed,
+            self.check.violations.len(),
+            if self.final_errors.is_empty() {
+                String::new()
+            } else {
+                format!(", {} final-check failures", self.final_errors.len())
+            }
+        )
+    }
+
+    /// The summary, each violation's excerpt, the final-check failures and
+    /// where the artifacts are.
+    pub fn explain(&self) -> String {
+        let mut out = self.summary();
+        for v in &self.check.violations {
+            out.push('\n');
+            out.push_str(&report::excerpt_text(&self.history, v));
+        }
+        for e in &self.final_errors {
+            out.push_str(&format!("\nfinal check: {e}"));
+        }
+        if let Some(dir) = &self.artifacts {
+            out.push_str(&format!("\nartifacts: {}", dir.display()));
+        }
+        out
+    }
+}
+
+/// Run one scenario.
+pub fn run(cfg: &ScenarioConfig) -> ScenarioResult {
+    let started = Instant::now();
+    let name = cfg.name();
+    eprintln!("== scenario {name}");
+    let mut rng = StdRng::seed_from_u64(cfg.seed);
+    let defaults = ClusterOptions::default();
+    let mut cluster = Cluster::start(ClusterOptions {
+        raft_proxies: true,
+        // `ROBUSTNESS_LOG` sets the nodes' RUST_LOG (e.g. to add d_engine_core=debug).
+        log_filter: std::env::var("ROBUSTNESS_LOG").unwrap_or(defaults.log_filter.clone()),
+        ..defaults
+    });
+    let rec = Recorder::new();
+    let mut final_errors = Vec::new();
+    if wait_leader(&cluster, Duration::from_secs(30)).is_none() {
+        final_errors.push("no leader at start".to_string());
+    } else {
+        let nodes = cluster
+            .ids()
+            .into_iter()
+            .map(|id| (id, cluster.api_url(id)))
+            .collect();
+        match Traffic::start(&nodes, &rec, &cfg.traffic, rng.gen()) {
+            Ok(traffic) => {
+                std::thread::sleep(cfg.warmup);
+                for _ in 0..cfg.rounds {
+                    nemesis_round(&mut cluster, cfg, &rec, &mut rng);
+                }
+                traffic.stop();
+                rec.event("traffic stopped");
+                final_errors.extend(final_checks::run(&mut cluster, &rec, cfg.traffic.keys));
+            }
+            Err(e) => final_errors.push(format!("traffic did not start: {e}")),
+        }
+    }
+    let history = rec.finish();
+    let check = checker::check(&history, cfg.budget);
+    let mut result = ScenarioResult {
+        name: name.clone(),
+        history,
+        check,
+        final_errors,
+        took: started.elapsed(),
+        artifacts: None,
+    };
+    if !result.passed() || std::env::var_os("ROBUSTNESS_SAVE_ALL").is_some() {
+        let logs: Vec<(u32, std::path::PathBuf)> = cluster
+            .ids()
+            .into_iter()
+            .map(|id| (id, cluster.node(id).log.clone()))
+            .collect();
+        match report::save(
+            &name,
+            &result.history,
+            &result.check,
+            &result.final_errors,
+            &logs,
+        ) {
+            Ok(dir) => result.artifacts = Some(dir),
+            Err(e) => eprintln!("could not save artifacts: {e}"),
+        }
+    }
+    eprintln!("{}", result.summary());
+    result
+}
+
+/// Inject the fault against the current leader, hold it (probing the node
+/// that may wrongly think it leads), undo it, let the cluster settle.
+fn nemesis_round(cluster: &mut Cluster, cfg: &ScenarioConfig, rec: &Recorder, rng: &mut StdRng) {
+    let Some(leader) = wait_leader(cluster, Duration::from_secs(15)) else {
+        rec.event("no leader before the fault; skipping this round");
+        std::thread::sleep(cfg.settle);
+        return;
+    };
+    let injected = faults::inject(cluster, cfg.fault, leader, rec, rng);
+    // Isolated or one-way cut leaders are probed during the fault; a paused
+    // one right after SIGCONT (its earlier requests were all stuck).
+    let during = match (injected.suspect, cfg.fault) {
+        (Some(id), f) if f != Fault::PauseLeader => {
+            std::thread::sleep(Duration::from_millis(300));
+            Some(probe(cluster, rec, id, cfg.traffic.keys, rng.gen()))
+        }
+        _ => None,
+    };
+    std::thread::sleep(cfg.fault.hold());
+    faults::recover(cluster, &injected, rec);
+    let after = match (injected.suspect, cfg.fault) {
+        (Some(id), Fault::PauseLeader) => {
+            Some(probe(cluster, rec, id, cfg.traffic.keys, rng.gen()))
+        }
+        _ => None,
+    };
+    std::thread::sleep(Duration::from_millis(800));
+    for p in [during, after].into_iter().flatten() {
+        p.stop();
+    }
+    std::thread::sleep(cfg.settle.saturating_sub(Duration::from_millis(800)));
+}
+
+/// Probe threads reading (lease and linearizable) from one node until stopped.
+struct Probing {
+    stop: Arc<AtomicBool>,
+    handles: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Probing {
+    fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for h in self.handles {
+            let _ = h.join();
+        }
+    }
+}
+
+fn probe(cluster: &Cluster, rec: &Recorder, id: u32, keys: usize, seed: u64) -> Probing {
+    rec.event(format!("probing reads on n{id}"));
+    let stop = Arc::new(AtomicBool::new(false));
+    let handles = (0..2)
+        .map(|i| {
+            let mut p = Probe::new(
+                rec,
+                &format!("probe-n{id}-{i}"),
+                &cluster.api_url(id),
+                Duration::from_secs(7),
+            );
+            let stop = stop.clone();
+            let mut rng = StdRng::seed_from_u64(seed + i);
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let kind = if rng.gen_bool(0.5) {
+                        Kind::ReadLease
+                    } else {
+                        Kind::ReadLinearizable
+                    };
+                    p.call(kind, &format!("k{}", rng.gen_range(0..keys)));
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            })
+        })
+        .collect();
+    Probing { stop, handles }
+}
+
+/// The leader every live node agrees on, waiting up to `deadline`.
+fn wait_leader(cluster: &Cluster, deadline: Duration) -> Option<u32> {
+    let ids = cluster.live_ids();
+    wait_until(deadline, || cluster.agreed_leader(&ids))
+}
+
+/// The seed from `ROBUSTNESS_SEED`, else a fresh one.
+pub fn seed_from_env() -> u64 {
+    std::env::var("ROBUSTNESS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| rand::thread_rng().gen())
+}
