@@ -42,9 +42,10 @@ pub async fn to_leader(
             leader_id: Some(leader),
         });
     }
-    let base = view.leader_url().ok_or_else(|| {
-        ApiError::Unavailable(format!("leader {leader} has not published its address yet"))
-    })?;
+    let (leader, base) = match view.leader_url() {
+        Some(url) => (leader, url.to_string()),
+        None => leader_address(state, leader).await?,
+    };
     let path = req
         .uri()
         .path_and_query()
@@ -107,6 +108,44 @@ pub async fn to_leader(
         HeaderValue::from(leader),
     ));
     Ok(builder.body(payload))
+}
+
+/// Waits, up to the forward timeout, until the cluster view names a leader
+/// other than this node together with its API URL. Right after an election
+/// the new leader's address record takes a moment to replicate; a request
+/// that needs the leader waits for it instead of failing. Nothing has been
+/// sent yet, so the leader may change meanwhile.
+async fn leader_address(state: &AppState, leader: u32) -> ApiResult<(u32, String)> {
+    let mut view = state.topology.clone();
+    let wait = std::time::Duration::from_millis(state.settings.forward_timeout_ms);
+    let found = tokio::time::timeout(wait, async {
+        loop {
+            {
+                let now = view.borrow_and_update();
+                match now.topology.leader_id {
+                    Some(l) if l == state.node_id => {
+                        return Err(ApiError::NotLeader { leader_id: None })
+                    }
+                    Some(l) => {
+                        if let Some(url) = now.leader_url() {
+                            return Ok((l, url.to_string()));
+                        }
+                    }
+                    None => {}
+                }
+            }
+            if view.changed().await.is_err() {
+                return Err(ApiError::Unavailable("node is shutting down".into()));
+            }
+        }
+    })
+    .await;
+    found.unwrap_or_else(|_| {
+        Err(ApiError::Unavailable(format!(
+            "leader {leader} did not publish its address within {} ms",
+            wait.as_millis()
+        )))
+    })
 }
 
 /// Why a forwarded request got no answer.

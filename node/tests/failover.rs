@@ -4,7 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{put, try_call};
+use common::{get, put, try_call};
 use kv_harness::{wait_until, Cluster, ClusterOptions};
 
 #[test]
@@ -127,4 +127,35 @@ fn a_paused_leader_is_replaced_every_time() {
         *slowest < Duration::from_secs(4),
         "a paused leader was replaced only after {slowest:?} (all rounds: {took:?})"
     );
+}
+
+/// Right after the first election the leader's address record is still
+/// replicating. A follower asked for a linearizable read or a write in that
+/// window waits for the address (bounded by the forward timeout) instead of
+/// answering 503 "has not published its address yet".
+#[test]
+fn a_fresh_cluster_forwards_as_soon_as_it_has_a_leader() {
+    // Not `Cluster::three()`: that waits until the leader's URL is known.
+    let cluster = Cluster::start(ClusterOptions::default());
+    // A leader known to some node, URLs or not: the earliest moment a user
+    // could find the cluster "up".
+    let (leader, follower) = wait_until(Duration::from_secs(30), || {
+        cluster.ids().into_iter().find_map(|id| {
+            let leader = cluster.topology(id)?.leader_id?;
+            (leader != id).then_some((leader, id))
+        })
+    })
+    .unwrap_or_else(|| panic!("no leader\n{}", cluster.log_tails(30)));
+    let base = cluster.api_url(follower);
+    let read = get(&base, "fresh", "linearizable");
+    assert_eq!(
+        read.status, 404,
+        "linearizable read via n{follower}: {read:?}"
+    );
+    assert_eq!(
+        read.header("x-kv-forwarded-to"),
+        Some(leader.to_string().as_str())
+    );
+    let write = put(&base, "fresh", "1");
+    assert_eq!(write.status, 200, "write via n{follower}: {write:?}");
 }

@@ -20,12 +20,21 @@ pub enum Kind {
     ReadLease,
     /// `consistency=eventual`: any value written before the read returned.
     ReadEventual,
+    /// `consistency=eventual` through a smart-client handle with session
+    /// consistency (`min_index`): as eventual, plus read-your-writes and
+    /// monotonic reads for that client.
+    ReadSession,
 }
 
 impl Kind {
     /// Puts and deletes.
     pub fn is_write(self) -> bool {
         matches!(self, Kind::Put | Kind::Delete)
+    }
+
+    /// Eventual reads, with or without a session.
+    pub fn is_eventual(self) -> bool {
+        matches!(self, Kind::ReadEventual | Kind::ReadSession)
     }
 
     /// Reads that the linearizability check covers.
@@ -41,6 +50,7 @@ impl Kind {
             Kind::ReadLinearizable => "get-lin",
             Kind::ReadLease => "get-lease",
             Kind::ReadEventual => "get-ev",
+            Kind::ReadSession => "get-sess",
         }
     }
 }

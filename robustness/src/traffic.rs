@@ -2,7 +2,8 @@
 //! small key pool, at a bounded rate, every call recorded in a [`Recorder`].
 //!
 //! Two kinds of client: [`smart_client::SmartClient`] handles (the library
-//! applications use: leader routing, retries, failover) and plain HTTP
+//! applications use: leader routing, retries, failover; their eventual reads
+//! are session reads, [`Kind::ReadSession`]) and plain HTTP
 //! clients pinned to one node (so a follower forwards writes and strong
 //! reads, as for curl or HAProxy users). Puts write unique values
 //! (`<client>.<seq>`), so a read names the write it saw.
@@ -198,6 +199,12 @@ impl Worker {
 
     /// Issue and record one operation.
     pub(crate) fn one(&mut self, kind: Kind, key: String) {
+        // Smart-client handles have session consistency on (the default):
+        // their eventual reads are session reads.
+        let kind = match (&self.target, kind) {
+            (Target::Smart(_), Kind::ReadEventual) => Kind::ReadSession,
+            (_, kind) => kind,
+        };
         let value = (kind == Kind::Put).then(|| {
             self.seq += 1;
             format!("{}.{}", self.name, self.seq)
@@ -227,7 +234,7 @@ fn consistency(kind: Kind) -> Option<ReadConsistency> {
     match kind {
         Kind::ReadLinearizable => Some(ReadConsistency::Linearizable),
         Kind::ReadLease => Some(ReadConsistency::Lease),
-        Kind::ReadEventual => Some(ReadConsistency::Eventual),
+        Kind::ReadEventual | Kind::ReadSession => Some(ReadConsistency::Eventual),
         Kind::Put | Kind::Delete => None,
     }
 }

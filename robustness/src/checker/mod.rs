@@ -35,6 +35,10 @@ pub enum ViolationKind {
     UnknownValue,
     /// An eventual read returned a value written only after it returned.
     ReadFromFuture,
+    /// A session read returned a value older than one its client had
+    /// already written (acknowledged) or read: read-your-writes or
+    /// monotonic reads broken.
+    SessionOrder,
 }
 
 /// One problem, with the operations that show it.
@@ -156,7 +160,7 @@ fn check_key(key: &str, ops: &[&Op], budget: Budget, report: &mut CheckReport) {
                 ),
                 excerpt: vec![w.id, r.id],
             }),
-            Some(w) if r.kind == Kind::ReadEventual && w.invoke_us > r.return_us => {
+            Some(w) if r.kind.is_eventual() && w.invoke_us > r.return_us => {
                 direct.push(Violation {
                     key: key.into(),
                     kind: ViolationKind::ReadFromFuture,
@@ -170,10 +174,8 @@ fn check_key(key: &str, ops: &[&Op], budget: Budget, report: &mut CheckReport) {
             Some(_) => {}
         }
     }
-    report.checked += reads
-        .iter()
-        .filter(|r| r.kind == Kind::ReadEventual)
-        .count();
+    report.checked += reads.iter().filter(|r| r.kind.is_eventual()).count();
+    direct.extend(session_violations(key, ops, &puts));
     if !direct.is_empty() {
         // The search would only restate these; keep the clear message.
         report.violations.extend(direct);
@@ -220,6 +222,81 @@ fn check_key(key: &str, ops: &[&Op], budget: Budget, report: &mut CheckReport) {
             });
         }
     }
+}
+
+/// Read-your-writes and monotonic reads of each client's session reads on
+/// one key. A client's floor is every write it had acknowledged and every
+/// put whose value it had read, before a session read was invoked (one
+/// operation in flight per client). The read must not return a value whose
+/// put was acknowledged before some floor write was invoked (definitely
+/// older), nor "absent" after a floor put unless a delete of the key may
+/// have taken effect since that put was invoked.
+fn session_violations(key: &str, ops: &[&Op], puts: &HashMap<&str, &Op>) -> Vec<Violation> {
+    let deletes: Vec<&Op> = ops
+        .iter()
+        .copied()
+        .filter(|o| o.kind == Kind::Delete && o.outcome != Outcome::Fail)
+        .collect();
+    // Per client: (write, "written" or "read") pairs.
+    let mut floors: HashMap<usize, Vec<(&Op, &str)>> = HashMap::new();
+    let mut found = Vec::new();
+    let mut by_invoke: Vec<&Op> = ops.to_vec();
+    by_invoke.sort_by_key(|o| o.invoke_us);
+    for op in by_invoke {
+        let floor = floors.entry(op.client).or_default();
+        if op.kind.is_write() {
+            if op.outcome == Outcome::Ok {
+                floor.push((op, "written"));
+            }
+            continue;
+        }
+        if op.kind != Kind::ReadSession || op.outcome != Outcome::Ok {
+            continue;
+        }
+        let read_put = op.value.as_deref().and_then(|v| puts.get(v).copied());
+        let older = floor
+            .iter()
+            .find(|(f, _)| match (op.value.as_deref(), read_put) {
+                // The value read was acknowledged before the floor write began.
+                (Some(_), Some(p)) => {
+                    p.id != f.id && p.outcome == Outcome::Ok && p.return_us < f.invoke_us
+                }
+                // Absent, though the client knows a put and no delete may have
+                // come after it.
+                (None, _) => {
+                    f.kind == Kind::Put
+                        && !deletes
+                            .iter()
+                            .any(|d| d.invoke_us < op.return_us && d.return_us > f.invoke_us)
+                }
+                (Some(_), None) => false,
+            });
+        if let Some((f, how)) = older {
+            found.push(Violation {
+                key: key.into(),
+                kind: ViolationKind::SessionOrder,
+                message: format!(
+                    "session read op {} (client {}) returned {:?}, older than op {} ({} {:?}) that the client had already {}",
+                    op.id,
+                    op.client,
+                    op.value,
+                    f.id,
+                    f.kind.short(),
+                    f.value,
+                    how
+                ),
+                excerpt: [f.id, op.id]
+                    .into_iter()
+                    .chain(read_put.map(|p| p.id))
+                    .collect(),
+            });
+            continue;
+        }
+        if let Some(p) = read_put {
+            floor.push((p, "read"));
+        }
+    }
+    found
 }
 
 /// The key's puts, deletes and strong reads as register calls; also how
@@ -403,6 +480,59 @@ mod tests {
             kinds(&check(&invented, Budget::default())),
             vec![ViolationKind::UnknownValue]
         );
+    }
+
+    #[test]
+    fn session_reads_see_their_own_writes_and_never_go_back() {
+        use Kind::ReadSession;
+        let ok = history(&[
+            (0, Put, Some("a"), 0, 10, Ok),
+            (0, ReadSession, Some("a"), 11, 12, Ok),
+            (1, Put, Some("b"), 20, 30, Ok),
+            (0, ReadSession, Some("b"), 31, 32, Ok),
+            // Another client's session may still see a: it wrote nothing.
+            (2, ReadSession, Some("a"), 33, 34, Ok),
+            (1, Delete, None, 40, 50, Ok),
+            (0, ReadSession, None, 51, 52, Ok),
+        ]);
+        let r = check(&ok, Budget::default());
+        assert!(r.is_ok(), "{:?}", r.violations);
+        // Read-your-writes: the client wrote b, then read the older a.
+        let stale = history(&[
+            (0, Put, Some("a"), 0, 10, Ok),
+            (1, Put, Some("b"), 20, 30, Ok),
+            (1, ReadSession, Some("a"), 31, 32, Ok),
+        ]);
+        let r = check(&stale, Budget::default());
+        assert_eq!(kinds(&r), vec![ViolationKind::SessionOrder]);
+        assert_eq!(r.violations[0].excerpt, vec![1, 2, 0]);
+        // Absent after the client's own put, with no delete.
+        let lost = history(&[
+            (1, Put, Some("b"), 20, 30, Ok),
+            (1, ReadSession, None, 31, 32, Ok),
+        ]);
+        assert_eq!(
+            kinds(&check(&lost, Budget::default())),
+            vec![ViolationKind::SessionOrder]
+        );
+        // Monotonic reads: b was read, then the older a.
+        let back = history(&[
+            (0, Put, Some("a"), 0, 10, Ok),
+            (0, Put, Some("b"), 20, 30, Ok),
+            (2, ReadSession, Some("b"), 31, 32, Ok),
+            (2, ReadSession, Some("a"), 33, 34, Ok),
+        ]);
+        assert_eq!(
+            kinds(&check(&back, Budget::default())),
+            vec![ViolationKind::SessionOrder]
+        );
+        // Plain eventual reads may do all of that.
+        let plain = history(&[
+            (0, Put, Some("a"), 0, 10, Ok),
+            (1, Put, Some("b"), 20, 30, Ok),
+            (1, ReadEventual, Some("a"), 31, 32, Ok),
+        ]);
+        assert!(check(&plain, Budget::default()).is_ok());
     }
 
     #[test]
