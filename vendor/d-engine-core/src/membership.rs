@@ -208,6 +208,16 @@ where
         index: u64,
     );
 
+    /// Adopt the membership a leader sent (e.g. in a `JoinResponse`) in place of
+    /// the configured one. This node's own entry is kept when the leader's lacks it.
+    ///
+    /// A node that joins after a snapshot never applies the configuration
+    /// entries the snapshot covers, so without this it misses earlier members.
+    async fn install_membership(
+        &self,
+        config: ClusterMembership,
+    ) -> Result<()>;
+
     /// If new node could rejoin the cluster again
     async fn can_rejoin(
         &self,

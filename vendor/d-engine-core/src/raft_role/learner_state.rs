@@ -574,7 +574,20 @@ impl<T: TypeConfig> RaftRoleState for LearnerState<T> {
             return Err(MembershipError::JoinClusterFailed(self.shared_state.node_id).into());
         }
 
-        // 4. mark leader_id (hot-path: ~5ns atomic store)
+        // 4. Adopt the leader's membership: entries before the snapshot this node
+        // starts from are never applied here, so the configured membership would
+        // miss the members added earlier (and configuration entries naming them
+        // would fail to apply).
+        if let Some(config) = response.config {
+            membership.install_membership(config).await?;
+            let index = response
+                .snapshot_metadata
+                .and_then(|m| m.last_included)
+                .map_or(0, |id| id.index);
+            membership.notify_config_applied(index).await;
+        }
+
+        // 5. mark leader_id (hot-path: ~5ns atomic store)
         self.shared_state().set_current_leader(leader_id);
 
         // Print join success message (Plan B)

@@ -786,6 +786,60 @@ async fn test_join_cluster_succeeds_with_known_leader() {
     assert!(result.is_ok(), "Join should succeed with known leader");
 }
 
+/// Test: LearnerState join_cluster adopts the membership of the join response
+///
+/// Scenario:
+/// - The leader answers the join with its membership (node 4 joined earlier)
+///
+/// Expected:
+/// - The learner installs it and publishes it to membership watchers, so it
+///   knows members added before the snapshot it starts from
+#[tokio::test]
+async fn test_join_cluster_installs_the_leader_membership() {
+    let (_graceful_tx, graceful_rx) = watch::channel(());
+    let (mut context, _temp_dir) = mock_raft_context_with_temp(graceful_rx, None);
+
+    let leader_view = d_engine_proto::server::cluster::ClusterMembership {
+        version: 2,
+        nodes: vec![NodeMeta {
+            id: 4,
+            address: "127.0.0.1:9084".to_string(),
+            role: NodeRole::Learner as i32,
+            status: NodeStatus::Promotable as i32,
+        }],
+        current_leader_id: Some(5),
+    };
+    let mut membership = MockMembership::new();
+    membership
+        .expect_install_membership()
+        .with(eq(leader_view.clone()))
+        .times(1)
+        .returning(|_| Ok(()));
+    membership.expect_notify_config_applied().with(eq(7)).times(1).returning(|_| ());
+    context.membership = Arc::new(membership);
+
+    let mut transport = crate::MockTransport::new();
+    transport.expect_join_cluster().returning(move |_, _, _, _| {
+        Ok(d_engine_proto::server::cluster::JoinResponse {
+            success: true,
+            error: "".to_string(),
+            config: Some(leader_view.clone()),
+            config_version: 2,
+            snapshot_metadata: Some(d_engine_proto::server::storage::SnapshotMetadata {
+                last_included: Some(LogId { index: 7, term: 1 }),
+                checksum: Default::default(),
+            }),
+            leader_id: 5,
+        })
+    });
+    context.transport = Arc::new(transport);
+
+    let state = LearnerState::<MockTypeConfig>::new(100, context.node_config.clone());
+    state.shared_state.set_current_leader(5);
+
+    state.join_cluster(&context).await.expect("join");
+}
+
 /// Test: LearnerState join_cluster succeeds after discovery
 ///
 /// Scenario:

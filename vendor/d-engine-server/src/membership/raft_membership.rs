@@ -736,6 +736,33 @@ where
         info!("Membership change committed at index {}", index);
     }
 
+    async fn install_membership(
+        &self,
+        config: ClusterMembership,
+    ) -> Result<()> {
+        info!("Installing membership from leader: {:?}", config);
+        let node_id = self.node_id;
+        let removed = self
+            .membership
+            .blocking_write(|guard| {
+                let me = guard.nodes.get(&node_id).cloned();
+                let old = std::mem::replace(
+                    &mut guard.nodes,
+                    config.nodes.into_iter().map(|node| (node.id, node)).collect(),
+                );
+                if let Some(me) = me {
+                    guard.nodes.entry(node_id).or_insert(me);
+                }
+                guard.cluster_conf_version = guard.cluster_conf_version.max(config.version);
+                old.into_keys().filter(|id| !guard.nodes.contains_key(id)).collect::<Vec<_>>()
+            })
+            .await;
+        for id in removed {
+            self.connection_cache.remove_node(id);
+        }
+        Ok(())
+    }
+
     async fn can_rejoin(
         &self,
         node_id: u32,
