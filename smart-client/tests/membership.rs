@@ -114,12 +114,10 @@ async fn a_learner_joins_and_is_published_everywhere() {
 }
 
 /// The whole 3 -> 5 growth: promotion of 4 and 5, reads routed to them by a
-/// running client, two failures tolerated, three refused. Blocked by d-engine
-/// 0.2.4: the second learner never learns the first one's metadata or misses
-/// its registration entry (see `late_joiner_after_a_snapshot`), so `/topology`
-/// on node 5 lacks node 4's URL (and, with a snapshot, node 5 loses entries).
+/// running client, two failures tolerated, three refused. Needs engine
+/// patches 11 and 12 (vendor/PATCHES.md): without them the second learner
+/// never learns the first one's metadata (see `late_joiner_after_a_snapshot`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "d-engine 0.2.4: a second learner misses the first one's membership entries"]
 async fn grow_to_five_voters_and_route_to_them() {
     let _serial = SERIAL.lock().await;
     let mut cluster = Cluster::start(ClusterOptions {
@@ -237,16 +235,13 @@ async fn grow_to_five_voters_and_route_to_them() {
     );
 }
 
-/// Known d-engine 0.2.4 bug, reproduced here: when a learner (5) joins after
-/// the leader took a snapshot, and another learner (4) joined before it,
-/// node 5's commit handler fails to apply the promotion
-/// (`Failed to apply config change ... NoMetadataFoundForNode { node_id: 4 }`,
-/// then `Failed to process batch`) and node 5 never applies the entries of that
-/// batch: it misses acknowledged keys for good (seen: 305 of 1500) and its
-/// registry copy lacks node 4's URL. Run with `--ignored` to check a d-engine
-/// upgrade.
+/// A d-engine 0.2.4 bug, fixed by engine patches 11 and 12: when a learner
+/// (5) joins after the leader took a snapshot, and another learner (4) joined
+/// before it, node 5's commit handler failed to apply the promotion
+/// (`NoMetadataFoundForNode { node_id: 4 }`) and never applied the entries of
+/// that batch: it missed acknowledged keys for good (seen: 305 of 1500) and
+/// its registry copy lacked node 4's URL.
 #[test]
-#[ignore = "d-engine 0.2.4 drops a batch on a late joiner after a snapshot (see doc)"]
 fn late_joiner_after_a_snapshot() {
     let mut cluster = Cluster::three();
     let leader = cluster.wait_for_leader(Duration::from_secs(30));

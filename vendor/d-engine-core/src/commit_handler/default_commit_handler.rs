@@ -149,7 +149,10 @@ where
     /// - Separates config changes from application commands
     /// - Applies config changes first via membership module
     /// - Then applies application commands to state machine
-    /// - Error handling for config changes
+    /// - Error handling for config changes: a config change that fails to apply
+    ///   is reported (the first such error is returned), but the entries after it
+    ///   are still dispatched, and later config changes still applied: they are
+    ///   committed, and the range moves past them.
     ///
     /// # Note:Sequential Integrity
     /// Consider this sequence in a single batch: [ConfigRemove(A), ConfigAdd(B), EntryNormal(X)]
@@ -188,8 +191,8 @@ where
 
                         self.send_to_sm_worker(&mut command_batch).await?;
 
-                        if last_error.is_none()
-                            && let Err(e) = self.apply_config_change(entry).await
+                        if let Err(e) = self.apply_config_change(entry).await
+                            && last_error.is_none()
                         {
                             last_error = Some(e);
                         }
@@ -206,10 +209,9 @@ where
 
         debug!(?last_error, "flush complete");
         // Finally send remaining commands to SM Worker
+        self.send_to_sm_worker(&mut command_batch).await?;
         if let Some(e) = last_error {
             return Err(e);
-        } else {
-            self.send_to_sm_worker(&mut command_batch).await?;
         }
 
         // Snapshot check moved to ApplyCompleted handler in Raft event loop.
@@ -234,9 +236,6 @@ where
     }
 
     /// Apply configuration change and detect self-removal
-    ///
-    /// If the first configure been applied failed, then all the following commands will be
-    /// rejected. (Consistency)
     ///
     /// Per Raft protocol: Leader can remove itself. After applying the removal,
     /// leader must step down immediately.

@@ -848,7 +848,7 @@ mod process_batch_test {
         let result = harness.process_batch_handler().await;
         assert!(result.is_err());
 
-        // Verify command was NOT applied
+        // The command after it is still dispatched: see config_error_test.
     }
 
     #[tokio::test]
@@ -1317,5 +1317,88 @@ mod dispatch_once_test {
         }
         assert_eq!(dispatched, vec![1, 2, 3, 4, 5]);
         assert_eq!(*requested.lock(), vec![1..=3, 4..=5]);
+    }
+}
+
+/// A config change that fails to apply must not hold back the committed entries
+/// after it. Before, `process_batch` returned at the end of the batch without
+/// dispatching the commands that followed the failed change, and skipped every
+/// later config change of the batch (seen: a late-joining learner failed
+/// `BatchPromote` with `NoMetadataFoundForNode` and missed the writes of that
+/// batch until the next commit, and the config changes after it for good).
+#[cfg(test)]
+mod config_error_test {
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::atomic::Ordering;
+
+    use d_engine_proto::common::BatchPromote;
+    use d_engine_proto::common::NodeRole::Follower;
+    use d_engine_proto::common::RemoveNode;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn entries_after_a_failed_config_change_are_still_applied() {
+        let entries = build_entries(
+            vec![
+                CommandType::Command(Bytes::from(b"before".to_vec())),
+                CommandType::Configuration(Change::BatchPromote(BatchPromote {
+                    node_ids: vec![4, 5],
+                    new_status: d_engine_proto::common::NodeStatus::Active as i32,
+                })),
+                CommandType::Command(Bytes::from(b"after".to_vec())),
+                CommandType::Configuration(Change::RemoveNode(RemoveNode { node_id: 3 })),
+                CommandType::Command(Bytes::from(b"last".to_vec())),
+            ],
+            TEST_TERM,
+        );
+
+        let mut mock_smh = MockStateMachineHandler::<MockTypeConfig>::new();
+        mock_smh.expect_pending_range().returning(|| Some(1..=5));
+        let mut mock_log = MockRaftLog::new();
+        mock_log.expect_get_entries_range().returning(move |_| Ok(entries.clone()));
+
+        // The first config change fails (node 4 unknown here), the second applies.
+        let calls = Arc::new(AtomicUsize::new(0));
+        let mut mock_membership = MockMembership::new();
+        let c = calls.clone();
+        mock_membership.expect_apply_config_change().returning(move |_| {
+            if c.fetch_add(1, Ordering::SeqCst) == 0 {
+                Err(crate::MembershipError::NoMetadataFoundForNode { node_id: 4 }.into())
+            } else {
+                Ok(())
+            }
+        });
+        mock_membership.expect_notify_config_applied().times(1).returning(|_| {});
+
+        let (sm_apply_tx, mut sm_apply_rx) = mpsc::unbounded_channel();
+        let (_commit_tx, commit_rx) = mpsc::unbounded_channel();
+        let (event_tx, _event_rx) = mpsc::channel(10);
+        let (_shutdown_tx, shutdown_rx) = watch::channel(());
+        let handler = DefaultCommitHandler::<MockTypeConfig>::new(
+            1,
+            Follower as i32,
+            TEST_TERM,
+            CommitHandlerDependencies {
+                state_machine_handler: Arc::new(mock_smh),
+                raft_log: Arc::new(mock_log),
+                membership: Arc::new(mock_membership),
+                event_tx,
+                sm_apply_tx,
+                shutdown_signal: shutdown_rx,
+                max_batch_size: 10,
+            },
+            commit_rx,
+        );
+
+        let result = handler.process_batch().await;
+        assert!(result.is_err(), "the failed config change is reported");
+
+        let mut dispatched = Vec::new();
+        while let Ok(chunk) = sm_apply_rx.try_recv() {
+            dispatched.extend(chunk.into_iter().map(|e| e.index));
+        }
+        assert_eq!(dispatched, vec![1, 2, 3, 4, 5], "every committed entry is dispatched");
+        assert_eq!(calls.load(Ordering::SeqCst), 2, "the later config change is applied");
     }
 }

@@ -647,6 +647,16 @@ where
         info!("Applying membership change: {:?}", membership_change);
         match membership_change.change {
             Some(Change::AddNode(add)) => {
+                // Idempotent: a node whose membership was installed from a later state
+                // (a join response) replays the AddNode of members promoted since.
+                if self
+                    .retrieve_node_meta(add.node_id)
+                    .await
+                    .is_some_and(|node| node.role != Learner as i32)
+                {
+                    info!("AddNode {}: already a voter, nothing to do", add.node_id);
+                    return Ok(());
+                }
                 let status = NodeStatus::try_from(add.status).unwrap_or(NodeStatus::Promotable);
                 self.add_learner(add.node_id, add.address, status).await
             }
@@ -676,17 +686,26 @@ where
             Some(Change::BatchPromote(bp)) => {
                 self.membership
                     .blocking_write(|guard| -> Result<()> {
+                        // Promote every node known here, then report the first unknown
+                        // one: stopping at it left the nodes after it unpromoted.
+                        let mut missing = None;
                         for node_id in &bp.node_ids {
-                            let node = guard.nodes.get_mut(node_id).ok_or(
-                                MembershipError::NoMetadataFoundForNode { node_id: *node_id },
-                            )?;
+                            let Some(node) = guard.nodes.get_mut(node_id) else {
+                                missing.get_or_insert(*node_id);
+                                continue;
+                            };
 
                             node.role = Follower as i32;
                             node.status = NodeStatus::try_from(bp.new_status)
                                 .unwrap_or(NodeStatus::Active)
                                 as i32;
                         }
-                        Ok(())
+                        match missing {
+                            Some(node_id) => {
+                                Err(MembershipError::NoMetadataFoundForNode { node_id }.into())
+                            }
+                            None => Ok(()),
+                        }
                     })
                     .await?;
                 Ok(())

@@ -1651,3 +1651,112 @@ mod can_rejoin_tests {
         ));
     }
 }
+
+/// A learner that joins after a snapshot (node 5) adopts the membership of the
+/// join response, so a later `BatchPromote([4, 5])` finds node 4, which was
+/// added before the snapshot. Without it: `NoMetadataFoundForNode { node_id: 4 }`.
+#[tokio::test]
+async fn test_install_membership_lets_a_late_joiner_apply_earlier_members() {
+    let meta = |id: u32, role: i32, status: NodeStatus| NodeMeta {
+        id,
+        address: format!("127.0.0.1:908{id}"),
+        role,
+        status: status.into(),
+    };
+    // Node 5's configured membership: the three voters, itself, and a node
+    // listed in its config that the cluster has since removed (6).
+    let (membership, _) = RaftMembership::<MockTypeConfig>::new(
+        5,
+        vec![
+            meta(1, Follower as i32, NodeStatus::Active),
+            meta(2, Follower as i32, NodeStatus::Active),
+            meta(3, Follower as i32, NodeStatus::Active),
+            meta(5, Learner as i32, NodeStatus::Promotable),
+            meta(6, Follower as i32, NodeStatus::Active),
+        ],
+        RaftNodeConfig::default(),
+    );
+    let leader_view = d_engine_proto::server::cluster::ClusterMembership {
+        version: 3,
+        nodes: vec![
+            meta(1, Follower as i32, NodeStatus::Active),
+            meta(2, Follower as i32, NodeStatus::Active),
+            meta(3, Follower as i32, NodeStatus::Active),
+            meta(4, Learner as i32, NodeStatus::Promotable),
+        ],
+        current_leader_id: Some(1),
+    };
+    membership.install_membership(leader_view).await.expect("install");
+
+    let mut ids: Vec<u32> = membership.members().await.iter().map(|n| n.id).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, vec![1, 2, 3, 4, 5], "own entry kept, 6 dropped, 4 added");
+    assert_eq!(membership.get_cluster_conf_version().await, 3);
+
+    let promote = MembershipChange {
+        change: Some(Change::BatchPromote(d_engine_proto::common::BatchPromote {
+            node_ids: vec![4, 5],
+            new_status: NodeStatus::Active as i32,
+        })),
+    };
+    membership.apply_config_change(promote).await.expect("BatchPromote([4, 5])");
+    let voters: Vec<u32> = membership.voters().await.iter().map(|n| n.id).collect();
+    assert!(voters.contains(&4), "{voters:?}");
+}
+
+/// Applying a configuration entry again, or one that an installed membership
+/// already reflects, changes nothing and succeeds: `AddNode` of a node that is
+/// a voter by now keeps it a voter (it failed with `NodeAlreadyExists`, and the
+/// commit handler then stopped applying that batch).
+#[tokio::test]
+async fn test_apply_config_change_is_idempotent() {
+    let membership = create_test_membership();
+    let add = |node_id: u32| MembershipChange {
+        change: Some(Change::AddNode(AddNode {
+            node_id,
+            address: "127.0.0.1:10000".to_string(),
+            status: NodeStatus::Promotable as i32,
+        })),
+    };
+    membership.apply_config_change(add(2)).await.expect("AddNode of a voter");
+    assert_eq!(membership.get_role_by_node_id(2).await, Some(Follower as i32));
+    membership.apply_config_change(add(4)).await.expect("AddNode of a learner");
+    membership.apply_config_change(add(4)).await.expect("AddNode again");
+    assert_eq!(membership.get_role_by_node_id(4).await, Some(Learner as i32));
+
+    let remove = MembershipChange {
+        change: Some(Change::RemoveNode(RemoveNode { node_id: 3 })),
+    };
+    membership.apply_config_change(remove.clone()).await.expect("remove");
+    membership.apply_config_change(remove).await.expect("remove again");
+    assert!(!membership.contains_node(3).await);
+}
+
+/// A `BatchPromote` naming a node this member has no metadata for still
+/// promotes the others, and reports the unknown one.
+#[tokio::test]
+async fn test_batch_promote_promotes_known_nodes_and_reports_unknown_ones() {
+    let membership = create_test_membership();
+    let promote = MembershipChange {
+        change: Some(Change::BatchPromote(d_engine_proto::common::BatchPromote {
+            node_ids: vec![9, 5],
+            new_status: NodeStatus::Active as i32,
+        })),
+    };
+    let err = membership.apply_config_change(promote).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Consensus(ConsensusError::Membership(
+                MembershipError::NoMetadataFoundForNode { node_id: 9 }
+            ))
+        ),
+        "{err:?}"
+    );
+    assert_eq!(membership.get_role_by_node_id(5).await, Some(Follower as i32));
+    assert_eq!(
+        membership.get_node_status(5).await,
+        Some(NodeStatus::Active),
+        "5 promoted despite 9"
+    );
+}
