@@ -64,6 +64,7 @@ mod builder;
 mod client;
 mod config;
 mod error;
+mod metrics;
 mod node_state;
 mod prober;
 mod refresh_trigger;

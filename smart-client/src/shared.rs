@@ -84,6 +84,7 @@ impl Shared {
             let prev = self.last_leader.swap(id + 1, Ordering::Relaxed);
             if prev != 0 && prev != id + 1 {
                 Counters::bump(&self.counters.leader_changes_seen);
+                crate::metrics::leader_change();
             }
             tracing::debug!(leader = id, "cached leader changed");
         }

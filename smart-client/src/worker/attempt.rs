@@ -71,7 +71,9 @@ impl Worker {
         }
         match reply.status {
             200..=299 => {
-                state.on_success(started.elapsed());
+                let rtt = started.elapsed();
+                state.on_success(rtt);
+                crate::metrics::attempt(target.id, rtt);
                 if hints.forwarded_to.is_some() && matches!(op, Op::Put | Op::Delete) {
                     Counters::bump(&shared.counters.forwarded_writes);
                 }
@@ -85,7 +87,9 @@ impl Worker {
                 })
             }
             404 if matches!(op, Op::Get(_)) && is_missing_value(&reply.body) => {
-                state.on_success(started.elapsed());
+                let rtt = started.elapsed();
+                state.on_success(rtt);
+                crate::metrics::attempt(target.id, rtt);
                 Ok(Answer {
                     value: None,
                     index: hints.index,

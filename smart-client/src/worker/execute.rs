@@ -89,6 +89,7 @@ impl Worker {
                 }
                 AttemptError::NotLeader(Some(hint)) => redirect = Some(*hint),
                 AttemptError::Behind => {
+                    crate::metrics::min_index_not_reached();
                     if let Some(id) = last_target {
                         behind.push(id);
                         if !deprioritized.contains(&id) {
@@ -121,6 +122,7 @@ impl Worker {
             let Some(delay) = delay else { break };
             retries += 1;
             Counters::bump(&shared.counters.retries);
+            crate::metrics::retry();
             // A redirect, or a node behind the session: go elsewhere at once.
             if redirect.is_some() || matches!(last, Some(AttemptError::Behind)) {
                 continue;

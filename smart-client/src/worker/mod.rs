@@ -147,6 +147,7 @@ impl Worker {
         if result.is_err() {
             Counters::bump(&self.shared.counters.errors);
         }
+        crate::metrics::call(op.name(), result.is_ok());
         let _ = reply.send(result);
     }
 }

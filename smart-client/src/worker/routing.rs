@@ -53,6 +53,7 @@ impl Worker {
                 c
             })
             .collect();
+        crate::metrics::staleness_skips(candidates.iter().filter(|c| c.too_stale).count() as u64);
         let req = PickRequest {
             op: operation,
             key: Some(path.as_bytes()),
