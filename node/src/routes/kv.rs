@@ -145,28 +145,30 @@ async fn get_kv(
         Consistency::Lease => ReadConsistencyPolicy::LeaseRead,
         Consistency::Linearizable => ReadConsistencyPolicy::LinearizableRead,
     };
+    // The `x-kv-applied-index` of a read is this node's applied index taken
+    // after the read: the value may come from an entry applied while the read
+    // ran, and a session that continues from a smaller index could then see
+    // an older value on another node.
     if consistency == Consistency::Eventual {
-        let applied = match query.min_index {
-            Some(min_index) => wait_for_index(&state, min_index).await?,
-            None => state.progress.applied(),
-        };
+        if let Some(min_index) = query.min_index {
+            wait_for_index(&state, min_index).await?;
+        }
         // What d-engine's own eventual read does (`StateMachine::get` on the
         // local state machine), without queueing behind the Raft loop.
         let value = state
             .state_machine
             .get(key.as_bytes())
             .map_err(|e| ApiError::Internal(format!("state machine read failed: {e}")))?;
-        return Ok(value_response(value, applied));
+        return Ok(value_response(value, state.progress.applied()));
     }
     if state.engine.is_leader() {
-        let applied = state.progress.applied();
         match state
             .engine
             .client()
             .get_with_consistency(key.as_bytes(), policy)
             .await
         {
-            Ok(value) => return Ok(value_response(value, applied)),
+            Ok(value) => return Ok(value_response(value, state.progress.applied())),
             Err(e) => match classify(e, state.engine_timeout_ms()) {
                 EngineFailure::Api(err) => return Err(err),
                 EngineFailure::NotLeader => {}
