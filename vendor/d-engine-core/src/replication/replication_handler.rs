@@ -297,9 +297,17 @@ where
                 .await?;
         }
 
+        // Raft (Figure 2): commitIndex = min(leaderCommit, index of the last
+        // new entry), i.e. the last entry this request proved to match the
+        // leader's log. The local log may hold entries of an older term past
+        // it (written by a deposed leader); committing up to the local last
+        // index would apply them, and the leader's entries that replace them
+        // later would never be applied (the state machine diverges).
+        let last_verified = (request.prev_log_index + request.entries.len() as u64)
+            .min(raft_log.last_entry_id());
         if let Some(new_commit_index) = Self::if_update_commit_index_as_follower(
             state_snapshot.commit_index,
-            raft_log.last_entry_id(),
+            last_verified,
             request.leader_commit_index,
         ) {
             debug!("new commit index received: {:?}", new_commit_index);

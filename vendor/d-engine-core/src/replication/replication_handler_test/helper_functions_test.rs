@@ -762,3 +762,44 @@ fn test_command_conversion_with_empty_input() {
     let payloads = client_command_to_entry_payloads(vec![]);
     assert!(payloads.is_empty());
 }
+
+/// A heartbeat commits only what it proved to match.
+///
+/// # Test Purpose
+/// The follower's log holds entries 1..=10, but the leader's request only
+/// proves that it matches up to its `prev_log_index` 5 (a heartbeat: no
+/// entries). Entries 6..=10 may be a deposed leader's, about to be replaced.
+/// With `leader_commit_index` 10 the follower must commit 5, not 10 (Raft
+/// Figure 2: min(leaderCommit, index of last new entry)); committing 10 would
+/// apply the stale entries and the state machine would diverge.
+#[tokio::test]
+async fn test_heartbeat_commits_only_up_to_the_matched_entry() {
+    use crate::StateSnapshot;
+    let handler = ReplicationHandler::<MockTypeConfig>::new(1);
+    let mut raft_log = MockRaftLog::new();
+    raft_log
+        .expect_last_log_id()
+        .returning(|| Some(LogId { term: 1, index: 10 }));
+    raft_log.expect_last_entry_id().returning(|| 10);
+    raft_log.expect_entry_term().returning(|_| Some(1));
+    let request = AppendEntriesRequest {
+        term: 2,
+        prev_log_index: 5,
+        prev_log_term: 1,
+        entries: vec![],
+        leader_commit_index: 10,
+        leader_id: 2,
+    };
+    let state = StateSnapshot {
+        role: 1,
+        current_term: 2,
+        voted_for: None,
+        commit_index: 3,
+    };
+    let out = handler
+        .handle_append_entries(request, &state, &Arc::new(raft_log))
+        .await
+        .expect("handled");
+    assert!(out.response.is_success());
+    assert_eq!(out.commit_index_update, Some(5));
+}
