@@ -28,7 +28,7 @@ pub const REGRESSION: [(Fault, u64); 4] = [
 /// `#[ignore]` with its reason): `just robustness` and `just soak` run them
 /// and fail on it. A one-way loss from the leader (repeated elections by the
 /// cut-off follower) lets a session read return a value older than one its
-/// client had already written or read, in about 2 of 17 runs
+/// client had already written or read, in about 1 of 17 runs
 /// (`ROBUSTNESS_FAULTS=one_way_from_leader just soak 3`; README, Tests).
 pub const KNOWN_OPEN: [Fault; 1] = [Fault::OneWayFromLeader];
 
