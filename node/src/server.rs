@@ -50,7 +50,7 @@ pub async fn run(
 ) -> Result<(), NodeError> {
     let metrics = telemetry::install_recorder();
     let (engine, state_machine) = crate::engine::start(&cfg).await?;
-    let progress = Arc::new(Progress::new(cfg.node_id, state_machine.clone()));
+    let progress = Arc::new(Progress::new(cfg.node_id, state_machine));
     let initial = cfg
         .initial_cluster
         .iter()
@@ -85,7 +85,6 @@ pub async fn run(
         admin_token,
         metrics,
         progress,
-        state_machine,
     });
 
     let api_state = state.clone();

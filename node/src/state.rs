@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::Addr;
-use d_engine::{EmbeddedEngine, FileStateMachine};
+use d_engine::EmbeddedEngine;
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::sync::watch;
 
@@ -34,8 +34,6 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Applied and commit indexes, this node's and the other members'.
     pub progress: Arc<Progress>,
-    /// The engine's state machine, read directly by eventual reads.
-    pub state_machine: Arc<FileStateMachine>,
 }
 
 impl AppState {
