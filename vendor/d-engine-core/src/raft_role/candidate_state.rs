@@ -487,6 +487,15 @@ impl<T: TypeConfig> RaftRoleState for CandidateState<T> {
                 return Ok(());
             }
 
+            RaftEvent::ChangeMembership(change, sender) => {
+                // Only the leader proposes configuration entries: the caller
+                // forwards the request to it.
+                debug!(?change, "Candidate refuses ChangeMembership: not leader");
+                let _ = sender.send(Err(Status::failed_precondition(
+                    "not leader: membership changes are proposed by the leader",
+                )));
+            }
+
             RaftEvent::PromoteReadyLearners => {
                 return Err(ConsensusError::RoleViolation {
                     current_role: "Candidate",
