@@ -1579,9 +1579,12 @@ impl<T: TypeConfig> RaftRoleState for LeaderState<T> {
 
             RaftEvent::StepDownSelfRemoved => {
                 // Only Leader can propose configuration changes and remove itself
-                // Per Raft protocol: Leader steps down immediately after self-removal
+                // Per Raft protocol: Leader steps down immediately after self-removal,
+                // and then retires as a learner: as a follower it would time out and
+                // campaign, and voters that have not applied the removal yet could
+                // elect it again.
                 warn!(
-                    "[Leader-{}] Removed from cluster membership, stepping down to Follower",
+                    "[Leader-{}] Removed from cluster membership, stepping down to Learner",
                     self.node_id()
                 );
                 role_tx.send(RoleEvent::BecomeFollower(None)).map_err(|e| {
@@ -1592,6 +1595,11 @@ impl<T: TypeConfig> RaftRoleState for LeaderState<T> {
                     );
                     NetworkError::SingalSendFailed(format!(
                         "BecomeFollower after self-removal: {e:?}"
+                    ))
+                })?;
+                role_tx.send(RoleEvent::BecomeLearner).map_err(|e| {
+                    NetworkError::SingalSendFailed(format!(
+                        "BecomeLearner after self-removal: {e:?}"
                     ))
                 })?;
                 return Ok(());

@@ -526,8 +526,11 @@ impl<T: TypeConfig> RaftRoleState for LearnerState<T> {
             }
 
             RaftEvent::StepDownSelfRemoved => {
-                // Unreachable: handled at Raft level before reaching RoleState
-                unreachable!("StepDownSelfRemoved should be handled in Raft::run()");
+                // A removed learner stays a learner: it never campaigns.
+                warn!(
+                    "[Learner-{}] Removed from cluster membership",
+                    ctx.node_id
+                );
             }
         }
 
