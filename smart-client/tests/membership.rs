@@ -478,12 +478,40 @@ async fn grow_to_five_and_back_under_writes() {
         );
     }
     for id in [4, 5] {
+        let mut last = None;
         let role = wait_until(Duration::from_secs(15), || {
-            cluster
-                .agreed_role(&all, id)
-                .filter(|r| *r != Role::Learner)
+            let views = cluster.topologies(&all);
+            let role = views
+                .as_ref()
+                .and_then(|v| kv_harness::agreed_role(v, id))
+                .filter(|r| *r != Role::Learner);
+            last = views.map(|v| {
+                v.iter()
+                    .map(|t| {
+                        let m: Vec<_> = t
+                            .members
+                            .iter()
+                            .map(|m| (m.id, m.role, m.api_url.is_some()))
+                            .collect();
+                        (t.node_id, m)
+                    })
+                    .collect::<Vec<_>>()
+            });
+            role
         });
-        assert!(role.is_some(), "{id} not a voter everywhere\n{}", cluster.log_tails(20));
+        if role.is_none() {
+            let views: Vec<_> = all
+                .iter()
+                .map(|o| {
+                    let t = cluster.topology(*o);
+                    (*o, t.map(|t| t.members.iter().map(|m| (m.id, m.role)).collect::<Vec<_>>()))
+                })
+                .collect();
+            panic!(
+                "{id} not a voter everywhere: last seen {last:?}, now {views:?}\n{}",
+                cluster.log_tails(20)
+            );
+        }
     }
     // The running client routes reads to the new voters.
     let routed = wait_until(Duration::from_secs(15), || {

@@ -133,10 +133,16 @@ async fn promote(
         Some(role) => return Ok(answer(role)),
     }
     let commit = state.progress.commit_index();
-    let behind = match state.progress.member_applied(node_id) {
-        Some(applied) => commit.saturating_sub(applied),
-        None => commit,
+    let Some(applied) = state.progress.member_applied(node_id) else {
+        return Err(ApiError::Conflict {
+            code: "not_caught_up",
+            message: format!(
+                "learner {node_id} has not reported its applied index yet (it is still \
+                 joining); retry shortly"
+            ),
+        });
     };
+    let behind = commit.saturating_sub(applied);
     if behind > PROMOTE_MAX_LAG_ENTRIES {
         return Err(ApiError::Conflict {
             code: "not_caught_up",
