@@ -74,3 +74,8 @@ join-node5: build
 promote id:
     curl -sS -X POST localhost:8081/admin/promote -H 'Content-Type: application/json' \
         ${KV_ADMIN_TOKEN:+-H "Authorization: Bearer $KV_ADMIN_TOKEN"} -d '{"node_id":{{id}}}'; echo
+
+# Take a member out of the cluster, e.g. `just remove 4` (any node forwards to the leader).
+remove id:
+    curl -sS -X POST localhost:8081/admin/remove -H 'Content-Type: application/json' \
+        ${KV_ADMIN_TOKEN:+-H "Authorization: Bearer $KV_ADMIN_TOKEN"} -d '{"node_id":{{id}}}'; echo

@@ -29,6 +29,15 @@ pub struct NodeIdBody {
     pub node_id: u32,
 }
 
+/// Answer of a successful `POST /admin/remove`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoveAnswer {
+    /// The removed member.
+    pub node_id: u32,
+    /// Log index of the committed removal.
+    pub index: u64,
+}
+
 /// Answer of a successful `POST /admin/promote`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PromoteAnswer {

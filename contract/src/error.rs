@@ -10,6 +10,11 @@ use serde::{Deserialize, Deserializer, Serialize};
 /// [`crate::headers::APPLIED_INDEX`] too.
 pub const MIN_INDEX_NOT_REACHED: &str = "min_index_not_reached";
 
+/// Error code of the 503 a node answers once it has been removed from the
+/// cluster (`POST /admin/remove`): it serves no data, no health check and no
+/// topology any more; clients go to the members.
+pub const REMOVED: &str = "removed";
+
 /// The JSON body of every error answer (any 4xx or 5xx from a node).
 ///
 /// Fields are declared in the order the node has always sent them (sorted).

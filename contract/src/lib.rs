@@ -25,7 +25,7 @@ pub mod headers;
 pub mod kv;
 pub mod topology;
 
-pub use cluster::{MemberRecord, NodeIdBody, PromoteAnswer, RoleAnswer};
+pub use cluster::{MemberRecord, NodeIdBody, PromoteAnswer, RemoveAnswer, RoleAnswer};
 pub use error::{ErrorBody, Outcome};
 pub use kv::{eventual_min_index_query, Consistency, OkAnswer, PostBody, PutBody, ValueAnswer};
 pub use topology::{Member, Role, Topology};

@@ -343,6 +343,36 @@ impl NodeConfig {
             .unwrap_or_else(|| format!("http://{}", self.settings.health_addr))
     }
 
+    /// Start from the membership this node stored (see [`crate::membership`])
+    /// instead of the file's `initial_cluster`: d-engine gets it as its
+    /// `initial_cluster`, and the node's own view starts from it.
+    pub fn adopt_membership(&mut self, stored: &crate::membership::StoredMembership) {
+        let entries: Vec<toml::Value> = stored
+            .members
+            .iter()
+            .map(|m| {
+                let mut t = toml::Table::new();
+                t.insert("id".into(), toml::Value::Integer(i64::from(m.id)));
+                t.insert("address".into(), toml::Value::String(m.address.clone()));
+                t.insert("role".into(), toml::Value::Integer(i64::from(m.role)));
+                t.insert("status".into(), toml::Value::Integer(i64::from(m.status)));
+                toml::Value::Table(t)
+            })
+            .collect();
+        if let Some(cluster) = self.raw.get_mut("cluster").and_then(|c| c.as_table_mut()) {
+            cluster.insert("initial_cluster".into(), toml::Value::Array(entries));
+        }
+        self.initial_cluster = stored
+            .members
+            .iter()
+            .map(|m| InitialMember {
+                id: m.id,
+                raft_addr: m.address.clone(),
+                role: m.role,
+            })
+            .collect();
+    }
+
     /// Whether this node starts as a learner (joins a running cluster).
     pub fn starts_as_learner(&self) -> bool {
         self.initial_cluster

@@ -79,6 +79,9 @@ pub enum ApiError {
         /// How long it waited.
         waited_ms: u64,
     },
+    /// This node was removed from the cluster: it serves nothing but metrics.
+    #[error("{0}")]
+    Removed(String),
     /// Missing or wrong admin token.
     #[error("{0}")]
     Unauthorized(String),
@@ -126,6 +129,7 @@ impl ApiError {
             Self::LeaderUnreachable { .. } => "leader_unreachable",
             Self::Unavailable(_) => "unavailable",
             Self::MinIndexNotReached { .. } => kv_contract::error::MIN_INDEX_NOT_REACHED,
+            Self::Removed(_) => kv_contract::error::REMOVED,
             Self::Unauthorized(_) => "unauthorized",
             Self::NotSupported(_) => "not_supported",
             Self::Internal(_) => "internal",
@@ -144,7 +148,8 @@ impl ResponseError for ApiError {
             Self::NoLeader
             | Self::NotLeader { .. }
             | Self::Unavailable(_)
-            | Self::MinIndexNotReached { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            | Self::MinIndexNotReached { .. }
+            | Self::Removed(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Timeout(_) | Self::OutcomeUnknown(_) => StatusCode::GATEWAY_TIMEOUT,
             Self::LeaderUnreachable { .. } => StatusCode::BAD_GATEWAY,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,

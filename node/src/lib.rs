@@ -11,6 +11,8 @@
 //! - `routes` serve `/kv` (writes forwarded one hop to the leader by `forward`),
 //!   `/topology`, `/primary`, `/replica`, `/metrics`; request input is checked by
 //!   [`validate`] and every failure is one [`error::ApiError`];
+//! - [`membership`] stores the applied membership for restarts and notices a
+//!   removal (the node then answers 503 `removed`);
 //! - [`progress`] tracks applied and commit indexes and replication lag;
 //! - [`server`] wires it together on caller-bound listeners with a shutdown future.
 //!
@@ -26,6 +28,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 mod forward;
+pub mod membership;
 pub mod progress;
 pub mod registry;
 mod routes;

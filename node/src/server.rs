@@ -7,12 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::Actor;
-use actix_web::dev::Service;
-use actix_web::{web, App, HttpServer};
+use actix_web::dev::{Service, ServiceRequest};
+use actix_web::{web, App, HttpResponse, HttpServer, ResponseError};
 
 use crate::cluster_view::ClusterView;
 use crate::config::{NodeConfig, NodeSettings};
-use crate::error::NodeError;
+use crate::error::{ApiError, NodeError};
+use crate::membership::{self, RemovedFlag};
 use crate::progress::{self, Progress};
 use crate::registry::{self, MemberRecord};
 use crate::routes;
@@ -44,12 +45,29 @@ impl Listeners {
 /// Must run inside an actix `System` whose tokio runtime is multi-threaded
 /// (see [`serve`]), so d-engine's tasks do not starve behind HTTP workers.
 pub async fn run(
-    cfg: NodeConfig,
+    mut cfg: NodeConfig,
     listeners: Listeners,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), NodeError> {
+    if let Some(reason) = membership::load_removed(&cfg.data_dir) {
+        return run_removed(cfg, listeners, shutdown, reason).await;
+    }
+    if let Some(stored) = membership::load(&cfg.data_dir) {
+        tracing::info!(
+            index = stored.index,
+            members = ?stored.members.iter().map(|m| m.id).collect::<Vec<_>>(),
+            "starting from the stored membership"
+        );
+        cfg.adopt_membership(&stored);
+    }
     let metrics = telemetry::install_recorder();
     let (engine, state_machine) = crate::engine::start(&cfg).await?;
+    let removed = Arc::new(RemovedFlag::default());
+    let keeper = actix::spawn(membership::run_keeper(
+        engine.clone(),
+        cfg.data_dir.clone(),
+        removed.clone(),
+    ));
     let progress = Arc::new(Progress::new(cfg.node_id, state_machine));
     let initial = cfg
         .initial_cluster
@@ -85,6 +103,8 @@ pub async fn run(
         admin_token,
         metrics,
         progress,
+        removed,
+        data_dir: cfg.data_dir.clone(),
     });
 
     let api_state = state.clone();
@@ -100,8 +120,16 @@ pub async fn run(
             }))
             .wrap_fn(|req, srv| {
                 let timer = RequestTimer::start(&req);
-                let fut = srv.call(req);
-                async move { Ok(timer.finish(fut.await?)) }
+                let call = match removed_refusal(&req) {
+                    None => Ok(srv.call(req)),
+                    Some(resp) => Err(req.into_response(resp)),
+                };
+                async move {
+                    match call {
+                        Ok(fut) => Ok(timer.finish(fut.await?)),
+                        Err(refused) => Ok(timer.finish(refused)),
+                    }
+                }
             })
             .configure(routes::kv::configure)
             .configure(routes::cluster::configure)
@@ -123,8 +151,16 @@ pub async fn run(
             .app_data(health_state.clone())
             .wrap_fn(|req, srv| {
                 let timer = RequestTimer::start(&req);
-                let fut = srv.call(req);
-                async move { Ok(timer.finish(fut.await?)) }
+                let call = match removed_refusal(&req) {
+                    None => Ok(srv.call(req)),
+                    Some(resp) => Err(req.into_response(resp)),
+                };
+                async move {
+                    match call {
+                        Ok(fut) => Ok(timer.finish(fut.await?)),
+                        Err(refused) => Ok(timer.finish(refused)),
+                    }
+                }
             })
             .configure(routes::cluster::health)
             .default_service(web::to(routes::not_found))
@@ -153,6 +189,7 @@ pub async fn run(
     }
     registrar.abort();
     poller.abort();
+    keeper.abort();
     // Stop accepting, let in-flight requests finish (up to shutdown_timeout), then stop Raft.
     health_handle.stop(true).await;
     api_handle.stop(true).await;
@@ -162,6 +199,57 @@ pub async fn run(
         .await
         .map_err(|e| NodeError::Engine(format!("stop: {e}")))?;
     tracing::info!(node = cfg.node_id, "kv-node stopped");
+    Ok(())
+}
+
+/// Once this node has been removed, everything but `/metrics`, `/admin/*` and
+/// `/internal/removed` answers 503 `removed`: it must not serve data, health
+/// checks or a topology as if it were a member.
+fn removed_refusal(req: &ServiceRequest) -> Option<HttpResponse> {
+    let state = req.app_data::<web::Data<AppState>>()?;
+    let reason = state.removed.get()?;
+    let path = req.path();
+    if path == "/metrics" || path.starts_with("/admin/") || path == "/internal/removed" {
+        return None;
+    }
+    Some(ApiError::Removed(reason.to_string()).error_response())
+}
+
+/// A node started after its removal: no engine, every request answers 503
+/// `removed` until `shutdown` resolves.
+async fn run_removed(
+    cfg: NodeConfig,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()>,
+    reason: String,
+) -> Result<(), NodeError> {
+    tracing::warn!(node = cfg.node_id, %reason, "removed from the cluster: serving 503 removed only");
+    let reason = Arc::new(reason);
+    let app = move || {
+        let reason = reason.clone();
+        App::new().default_service(web::to(move || {
+            let reason = reason.clone();
+            async move { ApiError::Removed(reason.to_string()).error_response() }
+        }))
+    };
+    let api = HttpServer::new(app.clone())
+        .workers(1)
+        .disable_signals()
+        .listen(listeners.api)?
+        .run();
+    let health = HttpServer::new(app)
+        .workers(1)
+        .disable_signals()
+        .listen(listeners.health)?
+        .run();
+    let (api_handle, health_handle) = (api.handle(), health.handle());
+    let api_task = actix::spawn(api);
+    let health_task = actix::spawn(health);
+    shutdown.await;
+    api_handle.stop(true).await;
+    health_handle.stop(true).await;
+    let _ = api_task.await;
+    let _ = health_task.await;
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! State shared by every HTTP worker (all `Send + Sync`).
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use tokio::sync::watch;
 
 use crate::cluster_view::ClusterView;
 use crate::config::NodeSettings;
+use crate::membership::RemovedFlag;
 use crate::progress::Progress;
 use crate::topology::NodeView;
 use crate::validate::Limits;
@@ -34,6 +36,10 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Applied and commit indexes, this node's and the other members'.
     pub progress: Arc<Progress>,
+    /// Set once this node has been removed from the cluster.
+    pub removed: Arc<RemovedFlag>,
+    /// Data directory (where the removed state is stored).
+    pub data_dir: PathBuf,
 }
 
 impl AppState {

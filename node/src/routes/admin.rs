@@ -1,25 +1,35 @@
 //! `/admin/*`: membership operations, protected by [`crate::auth::check_admin`]
-//! and forwarded to the leader from any node.
+//! and forwarded to the leader from any node; `/internal/removed`, the notice
+//! the leader's node sends a node it removed.
 //!
-//! d-engine 0.2.4 promotes a caught-up learner (status Promotable) by itself,
-//! and only while the number of voters stays odd; it has no API to promote or
-//! remove a member on request. `POST /admin/promote` therefore waits, with a
-//! deadline, for d-engine's promotion and answers 409 when it does not happen.
+//! Promotion and removal go through the engine's requested membership changes
+//! (engine patch 14): the leader proposes the configuration entry, the engine
+//! answers once it is committed, and the handler answers once this node's
+//! view shows the change. d-engine's own automatic promotion (a caught-up
+//! learner pair, keeping the voter count odd) stays on.
 
 use std::time::Duration;
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use kv_contract::{PromoteAnswer, Role};
+use d_engine::ErrorCode;
+use kv_contract::{PromoteAnswer, RemoveAnswer, Role};
 
 use crate::auth::check_admin;
+use crate::engine::{classify, EngineFailure};
 use crate::error::{ApiError, ApiResult};
 use crate::forward;
+use crate::membership;
 use crate::state::{AppState, Forwarder};
 use crate::validate::read_body;
 
-/// How long a promote request waits for d-engine to promote the learner
+/// How long a request waits for this node's view to show a committed change
 /// (below the 5 s forwarding timeout, so a forwarded request gets this answer).
-const PROMOTE_WAIT: Duration = Duration::from_secs(3);
+const VIEW_WAIT: Duration = Duration::from_secs(3);
+
+/// A learner further behind the leader's commit index than this many entries
+/// is not promoted on request (409 `not_caught_up`): as a voter it would
+/// count towards the quorum before it could acknowledge anything new.
+pub const PROMOTE_MAX_LAG_ENTRIES: u64 = 1000;
 
 /// Register the admin routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -31,6 +41,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/admin/remove")
             .route(web::post().to(remove))
+            .default_service(web::to(super::method_not_allowed)),
+    )
+    .service(
+        web::resource("/internal/removed")
+            .route(web::post().to(removed_notice))
             .default_service(web::to(super::method_not_allowed)),
     );
 }
@@ -51,6 +66,41 @@ fn parse_node_id(body: &[u8]) -> ApiResult<u32> {
 
 fn role_of(state: &AppState, id: u32) -> Option<Role> {
     state.topology().topology.member(id).map(|m| m.role)
+}
+
+/// Wait (up to [`VIEW_WAIT`]) until `done` holds for this node's view.
+async fn wait_view(state: &AppState, done: impl Fn(&AppState) -> bool) -> bool {
+    let mut rx = state.topology.clone();
+    tokio::time::timeout(VIEW_WAIT, async {
+        loop {
+            if done(state) {
+                return true;
+            }
+            if rx.changed().await.is_err() {
+                return false;
+            }
+        }
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// An engine refusal of a requested change, as an answer.
+fn change_failure(err: d_engine::ClientApiError, timeout_ms: u64, node_id: u32) -> ApiError {
+    match err.code() {
+        ErrorCode::InvalidRequest => ApiError::Conflict {
+            code: "unknown_node",
+            message: format!("node {node_id}: {err}"),
+        },
+        ErrorCode::RetryRequired => ApiError::Conflict {
+            code: "change_in_progress",
+            message: format!("{err}; retry once it is committed"),
+        },
+        _ => match classify(err, timeout_ms) {
+            EngineFailure::NotLeader => ApiError::NotLeader { leader_id: None },
+            EngineFailure::Api(e) => e,
+        },
+    }
 }
 
 async fn promote(
@@ -82,48 +132,42 @@ async fn promote(
         Some(Role::Learner) => {}
         Some(role) => return Ok(answer(role)),
     }
-    let mut rx = state.topology.clone();
-    let promoted = tokio::time::timeout(PROMOTE_WAIT, async {
-        loop {
-            if let Some(role) = role_of(&state, node_id).filter(|r| *r != Role::Learner) {
-                return Some(role);
-            }
-            if rx.changed().await.is_err() {
-                return None;
-            }
-        }
+    let commit = state.progress.commit_index();
+    let Some(applied) = state.progress.member_applied(node_id) else {
+        return Err(ApiError::Conflict {
+            code: "not_caught_up",
+            message: format!(
+                "learner {node_id} has not reported its applied index yet (it is still \
+                 joining); retry shortly"
+            ),
+        });
+    };
+    let behind = commit.saturating_sub(applied);
+    if behind > PROMOTE_MAX_LAG_ENTRIES {
+        return Err(ApiError::Conflict {
+            code: "not_caught_up",
+            message: format!(
+                "learner {node_id} is {behind} entries behind the leader's commit index {commit} \
+                 (at most {PROMOTE_MAX_LAG_ENTRIES} to be promoted); retry once it has caught up"
+            ),
+        });
+    }
+    match state.engine.client().promote_learner(node_id).await {
+        Ok(index) => tracing::info!(node_id, index, "learner promoted on request"),
+        // Promoted meanwhile (d-engine's automatic promotion): fine.
+        Err(e) if e.code() == ErrorCode::InvalidRequest && e.to_string().contains("voter") => {}
+        Err(e) => return Err(change_failure(e, state.engine_timeout_ms(), node_id)),
+    }
+    if wait_view(&state, |s| {
+        role_of(s, node_id).is_some_and(|r| r != Role::Learner)
     })
     .await
-    .ok()
-    .flatten();
-    match promoted {
-        Some(role) => Ok(answer(role)),
-        None => {
-            let view = state.topology();
-            let topo = &view.topology;
-            let voters = topo
-                .members
-                .iter()
-                .filter(|m| m.role != Role::Learner)
-                .count();
-            let learners: Vec<u32> = topo
-                .members
-                .iter()
-                .filter(|m| m.role == Role::Learner)
-                .map(|m| m.id)
-                .collect();
-            Err(ApiError::Conflict {
-                code: "not_promoted",
-                message: format!(
-                    "learner {node_id} was not promoted within {}s: d-engine promotes a learner only \
-                     once it has caught up with the leader's log, and only while the voter count \
-                     stays odd ({voters} voters now, learners {learners:?}: join another learner \
-                     to go from {voters} to {} voters)",
-                    PROMOTE_WAIT.as_secs(),
-                    voters + 2
-                ),
-            })
-        }
+    {
+        Ok(answer(role_of(&state, node_id).unwrap_or(Role::Follower)))
+    } else {
+        Err(ApiError::Unavailable(format!(
+            "the promotion of {node_id} is committed but not yet applied on this node"
+        )))
     }
 }
 
@@ -131,14 +175,86 @@ async fn remove(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
+    fwd: web::Data<Forwarder>,
 ) -> ApiResult<HttpResponse> {
     check_admin(&req, state.admin_token.as_deref())?;
     let body = read_body(&req, payload, 4096, state.request_timeout()).await?;
     let node_id = parse_node_id(&body)?;
-    Err(ApiError::NotSupported(format!(
-        "removing node {node_id}: d-engine 0.2.4 has no API to propose a membership removal \
-         (it only removes stalled learners by itself)"
-    )))
+    if !state.engine.is_leader() {
+        return forward::to_leader(&state, &fwd, &req, body, "admin").await;
+    }
+    if role_of(&state, node_id).is_none() {
+        return Err(ApiError::Conflict {
+            code: "unknown_node",
+            message: format!("node {node_id} is not a member of the cluster"),
+        });
+    }
+    // Its URL, for the notice below (the view drops it once the removal applies).
+    let url = state.topology().record(node_id).map(|r| r.api_url.clone());
+    let index = state
+        .engine
+        .client()
+        .remove_node(node_id)
+        .await
+        .map_err(|e| change_failure(e, state.engine_timeout_ms(), node_id))?;
+    tracing::warn!(node_id, index, "member removed on request");
+    if node_id == state.node_id {
+        // The leader removed itself: the engine steps down once it applies the entry.
+        membership::mark_removed(
+            &state.data_dir,
+            &state.removed,
+            membership::removed_reason(node_id, index),
+        );
+    } else {
+        wait_view(&state, |s| role_of(s, node_id).is_none()).await;
+        if let Some(url) = url {
+            notify_removed(&state, &url, node_id, index).await;
+        }
+    }
+    Ok(HttpResponse::Ok().json(RemoveAnswer { node_id, index }))
+}
+
+/// Tell a removed node (best effort): the leader stops replicating to it once
+/// the removal commits, so its engine may never apply its own removal.
+async fn notify_removed(state: &AppState, url: &str, node_id: u32, index: u64) {
+    let client = awc::Client::builder()
+        .timeout(Duration::from_secs(1))
+        .finish();
+    let mut req = client.post(format!("{url}/internal/removed"));
+    if let Some(token) = &state.admin_token {
+        req = req.insert_header(("Authorization", format!("Bearer {token}")));
+    }
+    let body = serde_json::json!({ "node_id": node_id, "index": index });
+    match req.send_json(&body).await {
+        Ok(resp) => tracing::info!(node_id, status = %resp.status(), "removed node notified"),
+        Err(e) => tracing::warn!(node_id, error = %e, "could not notify the removed node"),
+    }
+}
+
+async fn removed_notice(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
+    check_admin(&req, state.admin_token.as_deref())?;
+    let body = read_body(&req, payload, 4096, state.request_timeout()).await?;
+    let node_id = parse_node_id(&body)?;
+    if node_id != state.node_id {
+        return Err(ApiError::bad(
+            "invalid_field",
+            format!("this is node {}, not {node_id}", state.node_id),
+        ));
+    }
+    let index = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v.get("index").and_then(|i| i.as_u64()))
+        .unwrap_or(0);
+    membership::mark_removed(
+        &state.data_dir,
+        &state.removed,
+        membership::removed_reason(node_id, index),
+    );
+    Ok(HttpResponse::Ok().json(RemoveAnswer { node_id, index }))
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@ use std::path::PathBuf;
 
 use crate::client::{ClientReadRequest, ClientResponse, ClientWriteRequest};
 use d_engine_proto::common::LogId;
+use d_engine_proto::common::membership_change::Change;
 use d_engine_proto::server::cluster::ClusterConfChangeRequest;
 use d_engine_proto::server::cluster::ClusterConfUpdateResponse;
 use d_engine_proto::server::cluster::ClusterMembership;
@@ -177,6 +178,15 @@ pub enum RaftEvent {
     // Lightweight promotion trigger
     PromoteReadyLearners,
 
+    /// A membership change requested from outside (an operator promoting a
+    /// learner or removing a member): the leader proposes it as a configuration
+    /// entry and answers with that entry's log index once it is committed.
+    /// Other roles refuse it (`failed_precondition`, "not leader").
+    ChangeMembership(
+        Change,
+        MaybeCloneOneshotSender<std::result::Result<u64, Status>>,
+    ),
+
     /// Node removed itself from cluster membership
     /// Leader must step down immediately after self-removal per Raft protocol
     StepDownSelfRemoved,
@@ -252,6 +262,7 @@ pub(crate) fn raft_event_to_test_event(event: &RaftEvent) -> TestEvent {
         RaftEvent::SnapshotCreated(_result) => TestEvent::SnapshotCreated,
         RaftEvent::LogPurgeCompleted(id) => TestEvent::LogPurgeCompleted(*id),
         RaftEvent::PromoteReadyLearners => TestEvent::PromoteReadyLearners,
+        RaftEvent::ChangeMembership(_, _) => TestEvent::PromoteReadyLearners, // Placeholder
         RaftEvent::StepDownSelfRemoved => {
             // StepDownSelfRemoved is handled at Raft level, not converted to TestEvent
             // This is a control flow event, not a user-facing event

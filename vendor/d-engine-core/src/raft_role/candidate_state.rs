@@ -487,6 +487,15 @@ impl<T: TypeConfig> RaftRoleState for CandidateState<T> {
                 return Ok(());
             }
 
+            RaftEvent::ChangeMembership(change, sender) => {
+                // Only the leader proposes configuration entries: the caller
+                // forwards the request to it.
+                debug!(?change, "Candidate refuses ChangeMembership: not leader");
+                let _ = sender.send(Err(Status::failed_precondition(
+                    "not leader: membership changes are proposed by the leader",
+                )));
+            }
+
             RaftEvent::PromoteReadyLearners => {
                 return Err(ConsensusError::RoleViolation {
                     current_role: "Candidate",
@@ -513,8 +522,16 @@ impl<T: TypeConfig> RaftRoleState for CandidateState<T> {
             }
 
             RaftEvent::StepDownSelfRemoved => {
-                // Unreachable: handled at Raft level before reaching RoleState
-                unreachable!("StepDownSelfRemoved should be handled in Raft::run()");
+                // This node applied its own removal. It must not start elections
+                // any more (it would disrupt the cluster with higher terms): it
+                // becomes a learner, which never campaigns.
+                warn!(
+                    "[Candidate-{}] Removed from cluster membership, becoming Learner",
+                    ctx.node_id
+                );
+                role_tx.send(RoleEvent::BecomeLearner).map_err(|e| {
+                    NetworkError::SingalSendFailed(format!("BecomeLearner after self-removal: {e:?}"))
+                })?;
             }
         }
 

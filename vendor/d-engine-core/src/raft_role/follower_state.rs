@@ -522,6 +522,15 @@ impl<T: TypeConfig> RaftRoleState for FollowerState<T> {
                 return Ok(());
             }
 
+            RaftEvent::ChangeMembership(change, sender) => {
+                // Only the leader proposes configuration entries: the caller
+                // forwards the request to it.
+                debug!(?change, "Follower refuses ChangeMembership: not leader");
+                let _ = sender.send(Err(Status::failed_precondition(
+                    "not leader: membership changes are proposed by the leader",
+                )));
+            }
+
             RaftEvent::PromoteReadyLearners => {
                 return Err(ConsensusError::RoleViolation {
                     current_role: "Follower",
@@ -548,8 +557,16 @@ impl<T: TypeConfig> RaftRoleState for FollowerState<T> {
             }
 
             RaftEvent::StepDownSelfRemoved => {
-                // Unreachable: handled at Raft level before reaching RoleState
-                unreachable!("StepDownSelfRemoved should be handled in Raft::run()");
+                // This node applied its own removal. It must not start elections
+                // any more (it would disrupt the cluster with higher terms): it
+                // becomes a learner, which never campaigns.
+                warn!(
+                    "[Follower-{}] Removed from cluster membership, becoming Learner",
+                    ctx.node_id
+                );
+                role_tx.send(RoleEvent::BecomeLearner).map_err(|e| {
+                    NetworkError::SingalSendFailed(format!("BecomeLearner after self-removal: {e:?}"))
+                })?;
             }
         }
 

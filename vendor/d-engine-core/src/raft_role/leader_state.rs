@@ -166,6 +166,12 @@ pub(super) enum PostCommitAction {
         addr: String,
         sender: MaybeCloneOneshotSender<std::result::Result<JoinResponse, Status>>,
     },
+
+    /// Requested membership change (`RaftEvent::ChangeMembership`) committed:
+    /// answers the requester with the entry's log index.
+    MembershipChange {
+        sender: MaybeCloneOneshotSender<std::result::Result<u64, Status>>,
+    },
 }
 
 // Supporting data structures
@@ -812,6 +818,11 @@ impl<T: TypeConfig> RaftRoleState for LeaderState<T> {
                     PostCommitAction::NodeJoin { sender, .. } => {
                         let _ = sender.send(Err(Status::deadline_exceeded("join commit timeout")));
                     }
+                    PostCommitAction::MembershipChange { sender } => {
+                        let _ = sender.send(Err(Status::deadline_exceeded(
+                            "membership change commit timeout",
+                        )));
+                    }
                 }
             }
         }
@@ -1424,6 +1435,10 @@ impl<T: TypeConfig> RaftRoleState for LeaderState<T> {
                     })?;
                 }
             }
+            RaftEvent::ChangeMembership(change, sender) => {
+                self.handle_change_membership(change, sender, ctx, &role_tx).await?;
+            }
+
             RaftEvent::PromoteReadyLearners => {
                 // SAFETY: Called from main event loop, no reentrancy issues
                 info!(
@@ -1564,9 +1579,12 @@ impl<T: TypeConfig> RaftRoleState for LeaderState<T> {
 
             RaftEvent::StepDownSelfRemoved => {
                 // Only Leader can propose configuration changes and remove itself
-                // Per Raft protocol: Leader steps down immediately after self-removal
+                // Per Raft protocol: Leader steps down immediately after self-removal,
+                // and then retires as a learner: as a follower it would time out and
+                // campaign, and voters that have not applied the removal yet could
+                // elect it again.
                 warn!(
-                    "[Leader-{}] Removed from cluster membership, stepping down to Follower",
+                    "[Leader-{}] Removed from cluster membership, stepping down to Learner",
                     self.node_id()
                 );
                 role_tx.send(RoleEvent::BecomeFollower(None)).map_err(|e| {
@@ -1577,6 +1595,11 @@ impl<T: TypeConfig> RaftRoleState for LeaderState<T> {
                     );
                     NetworkError::SingalSendFailed(format!(
                         "BecomeFollower after self-removal: {e:?}"
+                    ))
+                })?;
+                role_tx.send(RoleEvent::BecomeLearner).map_err(|e| {
+                    NetworkError::SingalSendFailed(format!(
+                        "BecomeLearner after self-removal: {e:?}"
                     ))
                 })?;
                 return Ok(());
@@ -2402,7 +2425,7 @@ impl<T: TypeConfig> LeaderState<T> {
             BTreeMap::new()
         };
         let committed = std::mem::replace(&mut self.pending_commit_actions, remaining);
-        for (_, entry) in committed {
+        for (index, entry) in committed {
             match entry.action {
                 PostCommitAction::LeaderNoop { term } => {
                     // Call on_noop_committed directly — establishes noop_log_id without
@@ -2430,6 +2453,9 @@ impl<T: TypeConfig> LeaderState<T> {
                             node_id, "send_join_success failed after NodeJoin commit"
                         );
                     }
+                }
+                PostCommitAction::MembershipChange { sender } => {
+                    let _ = sender.send(Ok(index));
                 }
             }
         }
@@ -3075,6 +3101,93 @@ impl<T: TypeConfig> LeaderState<T> {
         );
 
         debug!("JoinCluster: awaiting commit at index {}", join_index);
+        Ok(())
+    }
+
+    /// Propose a membership change requested from outside (promote a learner,
+    /// remove a member) as a configuration entry; the answer, the entry's log
+    /// index, is sent once it commits. One requested change at a time: a
+    /// second one while the first is uncommitted is refused (`unavailable`).
+    pub async fn handle_change_membership(
+        &mut self,
+        change: Change,
+        sender: MaybeCloneOneshotSender<std::result::Result<u64, Status>>,
+        ctx: &RaftContext<T>,
+        role_tx: &mpsc::UnboundedSender<RoleEvent>,
+    ) -> Result<()> {
+        let membership = ctx.membership();
+        let refusal = match &change {
+            Change::Promote(p) => {
+                if !membership.contains_node(p.node_id).await {
+                    Some(Status::not_found(format!(
+                        "node {} is not a member of the cluster",
+                        p.node_id
+                    )))
+                } else if membership.voters().await.iter().any(|n| n.id == p.node_id) {
+                    Some(Status::already_exists(format!(
+                        "node {} is already a voter",
+                        p.node_id
+                    )))
+                } else {
+                    None
+                }
+            }
+            Change::RemoveNode(r) => (!membership.contains_node(r.node_id).await).then(|| {
+                Status::not_found(format!("node {} is not a member of the cluster", r.node_id))
+            }),
+            other => Some(Status::invalid_argument(format!(
+                "only Promote and RemoveNode can be requested, not {other:?}"
+            ))),
+        };
+        let busy = self
+            .pending_commit_actions
+            .values()
+            .any(|e| matches!(e.action, PostCommitAction::MembershipChange { .. }));
+        if let Some(status) = refusal.or_else(|| {
+            busy.then(|| Status::unavailable("another membership change is not committed yet"))
+        }) {
+            debug!(?change, ?status, "ChangeMembership refused");
+            let _ = sender.send(Err(status));
+            return Ok(());
+        }
+
+        info!(?change, "Proposing requested membership change");
+        let deadline = Instant::now()
+            + Duration::from_millis(
+                ctx.node_config.raft.membership.verify_leadership_persistent_timeout.as_millis()
+                    as u64,
+            );
+        if let Err(e) = self
+            .execute_request_immediately(
+                RaftRequestWithSignal {
+                    id: { rand::distr::Alphanumeric.sample_string(&mut rand::rng(), 21) },
+                    payloads: vec![EntryPayload::config(change)],
+                    senders: vec![],
+                    wait_for_apply_event: false,
+                },
+                ctx,
+                role_tx,
+            )
+            .await
+        {
+            let _ = sender.send(Err(Status::failed_precondition(format!(
+                "membership change submission failed: {e}"
+            ))));
+            return Err(e);
+        }
+        let index = ctx.raft_log().last_entry_id();
+        if index <= self.commit_index() {
+            // Committed while it was proposed (a single voter).
+            let _ = sender.send(Ok(index));
+            return Ok(());
+        }
+        self.pending_commit_actions.insert(
+            index,
+            PostCommitEntry {
+                deadline,
+                action: PostCommitAction::MembershipChange { sender },
+            },
+        );
         Ok(())
     }
 

@@ -461,6 +461,15 @@ impl<T: TypeConfig> RaftRoleState for LearnerState<T> {
 
                 return Ok(());
             }
+            RaftEvent::ChangeMembership(change, sender) => {
+                // Only the leader proposes configuration entries: the caller
+                // forwards the request to it.
+                debug!(?change, "Learner refuses ChangeMembership: not leader");
+                let _ = sender.send(Err(Status::failed_precondition(
+                    "not leader: membership changes are proposed by the leader",
+                )));
+            }
+
             RaftEvent::PromoteReadyLearners => {
                 return Err(ConsensusError::RoleViolation {
                     current_role: "Learner",
@@ -517,8 +526,11 @@ impl<T: TypeConfig> RaftRoleState for LearnerState<T> {
             }
 
             RaftEvent::StepDownSelfRemoved => {
-                // Unreachable: handled at Raft level before reaching RoleState
-                unreachable!("StepDownSelfRemoved should be handled in Raft::run()");
+                // A removed learner stays a learner: it never campaigns.
+                warn!(
+                    "[Learner-{}] Removed from cluster membership",
+                    ctx.node_id
+                );
             }
         }
 

@@ -30,6 +30,7 @@ use d_engine_core::client::{
     ClientWriteRequest, ErrorCode, LeaderHint, ReadResults, WriteOperation,
 };
 use d_engine_core::config::ReadConsistencyPolicy;
+use d_engine_proto::common::membership_change::Change;
 use tokio::sync::mpsc;
 
 #[cfg(feature = "watch")]
@@ -650,6 +651,68 @@ impl EmbeddedClient {
             .map_err(|_| channel_closed_error())?;
 
         result.map_err(|status| server_error(format!("RPC error: {}", status.message())))
+    }
+
+    /// Promote a learner to voter, on request (the leader proposes a
+    /// `Promote` configuration entry). Answers with that entry's log index once
+    /// it is committed. Leader only: elsewhere `NotLeader`. Whether the learner
+    /// has caught up is the caller's decision.
+    pub async fn promote_learner(
+        &self,
+        node_id: u32,
+    ) -> ClientApiResult<u64> {
+        self.change_membership(Change::Promote(d_engine_proto::common::PromoteLearner {
+            node_id,
+            status: d_engine_proto::common::NodeStatus::Active as i32,
+        }))
+        .await
+    }
+
+    /// Remove a member (voter or learner), on request: the leader proposes a
+    /// `RemoveNode` configuration entry and answers with its log index once it
+    /// is committed. A leader that removes itself steps down once it applies
+    /// the entry. Leader only: elsewhere `NotLeader`.
+    pub async fn remove_node(
+        &self,
+        node_id: u32,
+    ) -> ClientApiResult<u64> {
+        self.change_membership(Change::RemoveNode(d_engine_proto::common::RemoveNode {
+            node_id,
+        }))
+        .await
+    }
+
+    async fn change_membership(
+        &self,
+        change: Change,
+    ) -> ClientApiResult<u64> {
+        let (resp_tx, resp_rx) = MaybeCloneOneshot::new();
+        self.event_tx
+            .send(RaftEvent::ChangeMembership(change, resp_tx))
+            .await
+            .map_err(|_| channel_closed_error())?;
+        let result = tokio::time::timeout(self.timeout, resp_rx)
+            .await
+            .map_err(|_| timeout_error(self.timeout))?
+            .map_err(|_| channel_closed_error())?;
+        result.map_err(|status| {
+            let code = match status.code() {
+                tonic::Code::FailedPrecondition if status.message().starts_with("not leader") => {
+                    return not_leader_error(None, None, None);
+                }
+                tonic::Code::NotFound
+                | tonic::Code::AlreadyExists
+                | tonic::Code::InvalidArgument => ErrorCode::InvalidRequest,
+                tonic::Code::Unavailable => ErrorCode::RetryRequired,
+                tonic::Code::DeadlineExceeded => ErrorCode::ProposeFailed,
+                _ => ErrorCode::Uncategorized,
+            };
+            ClientApiError::Business {
+                code,
+                message: status.message().to_string(),
+                required_action: None,
+            }
+        })
     }
 
     /// Internal helper: Get cluster membership via ClusterConf event

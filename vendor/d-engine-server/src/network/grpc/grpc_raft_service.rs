@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use d_engine_core::MaybeCloneOneshot;
+use d_engine_core::Membership;
 use d_engine_core::MaybeCloneOneshotReceiver;
 use d_engine_core::RaftEvent;
 use d_engine_core::RaftOneshot;
@@ -85,9 +86,30 @@ where
             return Err(Status::unavailable("Service is not ready"));
         }
 
+        // A candidate that is not a voter here is refused before the Raft loop
+        // sees its term: a removed member that never applied its own removal
+        // (the leader stops replicating to it once the removal commits) keeps
+        // campaigning with ever higher terms, and each request made the leader
+        // step down. Refusing a vote is always safe; term 0 is below any
+        // candidate's, so the answer changes nothing on its side.
+        let request = request.into_inner();
+        if !self.membership.voters().await.iter().any(|n| n.id == request.candidate_id) {
+            warn!(
+                candidate = request.candidate_id,
+                term = request.term,
+                "[rpc|request_vote] candidate is not a voter here: vote refused"
+            );
+            return Ok(Response::new(VoteResponse {
+                term: 0,
+                vote_granted: false,
+                last_log_index: 0,
+                last_log_term: 0,
+            }));
+        }
+
         let (resp_tx, resp_rx) = MaybeCloneOneshot::new();
         self.event_tx
-            .send(RaftEvent::ReceiveVoteRequest(request.into_inner(), resp_tx))
+            .send(RaftEvent::ReceiveVoteRequest(request, resp_tx))
             .await
             .map_err(|_| Status::internal("Event channel closed"))?;
         let timeout_duration =
