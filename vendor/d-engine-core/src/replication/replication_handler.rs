@@ -217,6 +217,11 @@ where
             debug!("peer: {} next: {}", id, peer_next_id);
 
             let mut entries = Vec::new();
+            // The new entries follow the leader's last index before them: they
+            // may only be sent after old entries that reach that index. A peer
+            // more than one batch behind gets the batch alone, otherwise its
+            // log would have a hole between the two.
+            let mut reaches_new_entries = true;
             if leader_last_index_before_inserting_new_entries >= peer_next_id {
                 let until_index = if (leader_last_index_before_inserting_new_entries - peer_next_id)
                     >= max_legacy_entries_per_peer
@@ -234,13 +239,14 @@ where
                     }
                 };
 
+                reaches_new_entries = until_index == leader_last_index_before_inserting_new_entries;
                 if !legacy_entries.is_empty() {
                     trace!("legacy_entries: {:?}", &legacy_entries);
                     entries.extend(legacy_entries);
                 }
             }
 
-            if !new_entries.is_empty() {
+            if !new_entries.is_empty() && reaches_new_entries {
                 entries.extend_from_slice(new_entries);
             }
             if !entries.is_empty() {

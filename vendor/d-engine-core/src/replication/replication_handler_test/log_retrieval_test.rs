@@ -179,18 +179,20 @@ async fn test_retrieve_only_old_entries_when_no_new_entries() {
     );
 }
 
-/// Peer behind with max entries limit should receive limited old logs plus new entries.
+/// Peer behind with max entries limit should receive limited old logs only.
 ///
 /// # Scenario
 /// - Leader has 3 old log entries (index 1-3)
 /// - New entry to replicate at index 4
 /// - Peer's next_index = 1 (needs all old logs)
 /// - Max entries limit = 2 (can only send 2 old entries)
-/// - Expected: First 2 old logs (index 1-2) + new entry
+/// - Expected: First 2 old logs (index 1-2), without the new entry: entries
+///   1, 2, 4 would leave a hole at 3 in the peer's log
 ///
 /// # Test Purpose
 /// Validates that max_entries limit is enforced for old logs,
-/// preventing overwhelming peers with too much historical data.
+/// preventing overwhelming peers with too much historical data, and that
+/// what a peer receives is contiguous.
 #[tokio::test]
 async fn test_retrieve_limited_old_entries_with_max_limit() {
     // Arrange: Setup test context with 3 old entries
@@ -223,27 +225,26 @@ async fn test_retrieve_limited_old_entries_with_max_limit() {
         &context.raft_log,
     );
 
-    // Assert: Only first 2 old entries + new entry (limited by max)
-    let mut expected = vec![old_entries[0].clone(), old_entries[1].clone()];
-    expected.extend(new_entries.clone());
+    // Assert: Only first 2 old entries (limited by max), no hole before the new entry
+    let expected = vec![old_entries[0].clone(), old_entries[1].clone()];
     assert!(
         result.get(&peer3_id).is_some_and(|entries| *entries == expected),
-        "peer should receive limited old logs (max=2) plus new entries"
+        "peer should receive limited old logs (max=2) and not the new entry after them: {result:?}"
     );
 }
 
-/// Max entries limit of zero should return only new entries.
+/// Max entries limit of zero sends a lagging peer nothing.
 ///
 /// # Scenario
 /// - Leader has 3 old log entries (index 1-3)
 /// - New entry to replicate at index 4
 /// - Peer's next_index = 1 (needs old logs)
 /// - Max entries limit = 0 (no old logs allowed)
-/// - Expected: Only new entry (no old logs)
+/// - Expected: no entries (the new entry alone would leave a hole at 1-3)
 ///
 /// # Test Purpose
-/// Validates that max_entries=0 skips all historical logs,
-/// useful for scenarios prioritizing new data over catch-up.
+/// Validates that max_entries=0 skips all historical logs and never sends
+/// entries that do not continue the peer's log.
 #[tokio::test]
 async fn test_retrieve_only_new_entries_when_max_limit_zero() {
     // Arrange: Setup test context with 3 old entries
@@ -276,10 +277,10 @@ async fn test_retrieve_only_new_entries_when_max_limit_zero() {
         &context.raft_log,
     );
 
-    // Assert: Only new entry (no old logs due to max=0)
+    // Assert: nothing (no old logs due to max=0, and no new entry after a hole)
     assert!(
-        result.get(&peer3_id).is_some_and(|entries| *entries == new_entries),
-        "peer should receive only new entries when max_legacy=0"
+        result.get(&peer3_id).is_none(),
+        "peer should receive no entries when max_legacy=0 and it is behind: {result:?}"
     );
 }
 
@@ -338,4 +339,39 @@ async fn test_leader_id_excluded_from_replication_targets() {
         !result.contains_key(&my_id),
         "leader should not replicate to itself"
     );
+}
+
+/// A peer more than one batch behind while clients write (a learner joining,
+/// a follower back from a partition) gets one contiguous batch.
+///
+/// # Scenario
+/// - Leader has 250 old entries, 3 new entries at 251-253
+/// - Peer's next_index = 101, max 100 old entries per round
+/// - Expected: entries 101-200 and nothing else. Before the change the new
+///   entries were appended after 200; the peer stored 101-200 and 251-253,
+///   and never applied 201-250 (its commit index moved past the hole).
+#[tokio::test]
+async fn test_lagging_peer_gets_no_new_entries_after_a_capped_batch() {
+    let mut context = setup_mock_replication_test_context(1);
+    let old_entries = mock_insert_log_entries((1..=250).collect(), 1, 1);
+    let raft_log_mut = Arc::get_mut(&mut context.raft_log).unwrap();
+    mock_log_entries_exist(raft_log_mut, old_entries.clone());
+    let new_entries = mock_insert_log_entries(vec![1, 2, 3], 1, 251);
+    let peer_next_indices = HashMap::from([(3, 101_u64), (4, 251_u64)]);
+    let handler = ReplicationHandler::<MockTypeConfig>::new(1);
+
+    let result = handler.retrieve_to_be_synced_logs_for_peers(
+        &new_entries,
+        250,
+        100,
+        &peer_next_indices,
+        &context.raft_log,
+    );
+
+    let indexes = |peer: u32| -> Vec<u64> {
+        result.get(&peer).map(|v| v.iter().map(|e| e.index).collect()).unwrap_or_default()
+    };
+    assert_eq!(indexes(3), (101..=200).collect::<Vec<_>>());
+    // A peer that is up to date still gets the new entries at once.
+    assert_eq!(indexes(4), vec![251, 252, 253]);
 }
