@@ -445,9 +445,12 @@ where
         new_entries: Vec<Entry>,
     ) -> Result<Option<LogId>> {
         let _timer = ScopedTimer::new("filter_out_conflicts_and_append");
-        // prev_log_index == 0 means the leader wants the follower to start from scratch
-        // (e.g. new follower joining, or follower log fully diverged). Reset and replace.
-        if prev_log_index == 0 && prev_log_term == 0 {
+        // prev_log_index == 0: the new entries start the log. An empty log takes
+        // them as they are. A log that already holds entries keeps those that
+        // match (the leader resends from the start to a follower it has just met,
+        // e.g. a learner whose first acknowledgement is still in flight) and is
+        // truncated only from the first conflict, like any other request.
+        if prev_log_index == 0 && prev_log_term == 0 && self.last_entry_id() == 0 {
             self.reset().await?;
             self.append_entries(new_entries.clone()).await?;
             return Ok(new_entries.last().map(|e| LogId {
@@ -459,7 +462,7 @@ where
         // Check log consistency: use entry_term() so purge-boundary entries
         // (entries removed from the SkipMap but recorded in last_purged_index/term)
         // are still recognised as valid prev_log positions after snapshot install.
-        if self.entry_term(prev_log_index) != Some(prev_log_term) {
+        if prev_log_index > 0 && self.entry_term(prev_log_index) != Some(prev_log_term) {
             return Ok(self.last_log_id());
         }
 

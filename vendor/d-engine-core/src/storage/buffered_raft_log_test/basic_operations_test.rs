@@ -832,3 +832,49 @@ async fn test_insert_batch_updates_metadata() {
     assert_eq!(last_log.index, 10, "Last log index should be 10");
     assert_eq!(last_log.term, 5, "Last log term should be 5");
 }
+
+fn entries_of_term(
+    range: std::ops::RangeInclusive<u64>,
+    term: u64,
+) -> Vec<Entry> {
+    range
+        .map(|index| Entry {
+            index,
+            term,
+            payload: None,
+        })
+        .collect()
+}
+
+/// A leader that has just met a follower (a learner joining) sends it batches
+/// from the start of the log (prev_log_index 0) until its first
+/// acknowledgement arrives. The second such batch must keep the entries the
+/// first one stored and append the rest: resetting the log dropped entries
+/// that were already committed and being applied.
+#[tokio::test]
+async fn test_resent_batch_from_the_start_keeps_the_log_and_appends_the_rest() {
+    let ctx = BufferedRaftLogTestContext::new(
+        PersistenceStrategy::MemFirst,
+        FlushPolicy::Batch {
+            idle_flush_interval_ms: 1,
+        },
+        "test_resent_batch_from_the_start_keeps_the_log_and_appends_the_rest",
+    );
+    let log = &ctx.raft_log;
+    log.filter_out_conflicts_and_append(0, 0, entries_of_term(1..=100, 2))
+        .await
+        .unwrap();
+    let last = log
+        .filter_out_conflicts_and_append(0, 0, entries_of_term(1..=255, 2))
+        .await
+        .unwrap();
+    assert_eq!(last.map(|l| l.index), Some(255));
+    let indexes: Vec<u64> = log.get_entries_range(1..=255).unwrap().iter().map(|e| e.index).collect();
+    assert_eq!(indexes, (1..=255).collect::<Vec<_>>());
+    // An older copy of the first batch arriving late changes nothing.
+    log.filter_out_conflicts_and_append(0, 0, entries_of_term(1..=100, 2))
+        .await
+        .unwrap();
+    assert_eq!(log.last_entry_id(), 255);
+    assert_eq!(log.get_entries_range(1..=255).unwrap().len(), 255);
+}
