@@ -229,6 +229,15 @@ where
 
         let sm = self.state_machine.clone();
 
+        // Entries the state machine already holds are not applied again: a chunk
+        // queued before a snapshot was installed would otherwise write older
+        // values over the snapshot's.
+        let applied = self.last_applied.load(Ordering::Acquire);
+        let mut chunk = chunk;
+        if chunk.first().is_some_and(|e| e.index <= applied) {
+            chunk.retain(|e| e.index > applied);
+        }
+
         // Decode proto bytes → ApplyEntry exactly once here.
         // State machine receives clean Rust types; never touches proto or wire format.
         let apply_entries = decode_entries(chunk)?;
@@ -274,11 +283,7 @@ where
             Ok(_) => {
                 // Efficiently obtain the maximum index: directly get the index of the last entry
                 if let Some(idx) = last_index {
-                    self.last_applied.store(idx, Ordering::Release);
-                    // Notify waiters that last_applied has advanced
-                    if let Err(e) = self.applied_notify_tx.send(idx) {
-                        debug_assert!(false, "apply notify send failed: {e:?}");
-                    }
+                    self.advance_last_applied(idx);
                 }
 
                 metrics::counter!(
@@ -350,6 +355,13 @@ where
         self.state_machine
             .apply_snapshot_from_file(&final_metadata, temp_dir.path().to_path_buf())
             .await?;
+
+        // The state machine now holds everything up to the snapshot's last
+        // included entry: pending ranges start after it (the log below it is
+        // purged), and readers waiting for an index it covers are released.
+        if let Some(last_included) = final_metadata.last_included {
+            self.advance_last_applied(last_included.index);
+        }
 
         info!("Snapshot stream successfully received and applied");
         Ok(())
@@ -1204,6 +1216,20 @@ where
         let chunk_data = zero_copy_bytes_from_mmap(mmap_arc, start, end);
 
         Ok(chunk_data)
+    }
+
+    /// Move `last_applied` forward to `idx` (never back) and notify waiters.
+    fn advance_last_applied(
+        &self,
+        idx: u64,
+    ) {
+        let before = self.last_applied.fetch_max(idx, Ordering::AcqRel);
+        if idx > before {
+            // Notify waiters that last_applied has advanced
+            if let Err(e) = self.applied_notify_tx.send(idx) {
+                debug_assert!(false, "apply notify send failed: {e:?}");
+            }
+        }
     }
 
     #[cfg(test)]

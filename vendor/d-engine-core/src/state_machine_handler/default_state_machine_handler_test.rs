@@ -2244,3 +2244,79 @@ mod prev_kv_apply_tests {
         // mockall verifies on drop: exactly 1 get() call was made
     }
 }
+
+/// A follower installs a snapshot while chunks queued before it still wait for
+/// the apply worker. The handler's `last_applied` moves to the snapshot's last
+/// included entry (the log below it is purged; pending ranges start after it),
+/// and a queued chunk applies only the entries after it: re-applying older
+/// ones would write older values over the snapshot's.
+#[tokio::test]
+#[traced_test]
+async fn test_installed_snapshot_moves_last_applied_and_older_entries_are_not_applied_again() {
+    let temp_dir = tempfile::tempdir().unwrap();
+    let temp_path = temp_dir.path().join("snapshot_then_queued_chunk");
+    let applied = Arc::new(std::sync::Mutex::new(Vec::<u64>::new()));
+    let mut state_machine_mock = MockStateMachine::new();
+    state_machine_mock.expect_apply_snapshot_from_file().times(1).returning(|_, _| Ok(()));
+    {
+        let applied = applied.clone();
+        state_machine_mock.expect_apply_chunk().returning(move |entries| {
+            applied.lock().unwrap().extend(entries.iter().map(|e| e.index));
+            Ok(vec![])
+        });
+    }
+    let handler = Arc::new(DefaultStateMachineHandler::<MockTypeConfig>::new_without_watch(
+        1,
+        2,
+        Arc::new(state_machine_mock),
+        snapshot_config(temp_path.to_path_buf()),
+        MockSnapshotPolicy::new(),
+    ));
+
+    // The snapshot covers entries up to 5 (create_test_compressed_snapshot).
+    let (compressed_data, metadata) = create_test_compressed_snapshot().await;
+    assert_eq!(metadata.last_included.map(|l| l.index), Some(5));
+    let chunk = SnapshotChunk {
+        leader_term: 1,
+        leader_id: 1,
+        metadata: Some(metadata.clone()),
+        seq: 0,
+        total_chunks: 1,
+        data: Bytes::from(compressed_data.clone()),
+        chunk_checksum: Bytes::from(crc32fast::hash(&compressed_data).to_be_bytes().to_vec()),
+    };
+    let (ack_tx, mut ack_rx) = mpsc::channel::<SnapshotAck>(1);
+    let task = tokio::spawn({
+        let handler = handler.clone();
+        let config = snapshot_config(temp_path.to_path_buf());
+        async move {
+            handler
+                .apply_snapshot_stream_from_leader(
+                    1,
+                    Box::new(create_test_snapshot_stream(vec![chunk])),
+                    ack_tx,
+                    &config,
+                )
+                .await
+        }
+    });
+    let _ = ack_rx.recv().await;
+    task.await.unwrap().expect("snapshot installed");
+    assert_eq!(handler.last_applied(), 5);
+    assert_eq!(handler.pending_range(), None);
+
+    // A chunk queued before the install: 3..=7.
+    let noop = |index| Entry {
+        index,
+        term: 1,
+        payload: Some(d_engine_proto::common::EntryPayload::noop()),
+    };
+    handler.apply_chunk((3..=7).map(noop).collect()).await.unwrap();
+    assert_eq!(*applied.lock().unwrap(), vec![6, 7]);
+    assert_eq!(handler.last_applied(), 7);
+
+    // A chunk entirely below: nothing applied, last_applied does not go back.
+    handler.apply_chunk((4..=5).map(noop).collect()).await.unwrap();
+    assert_eq!(*applied.lock().unwrap(), vec![6, 7]);
+    assert_eq!(handler.last_applied(), 7);
+}
