@@ -2,6 +2,7 @@ use async_trait::async_trait;
 use d_engine_proto::common::Entry;
 use d_engine_proto::common::entry_payload::Payload;
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering;
 use tokio::sync::mpsc;
@@ -62,7 +63,15 @@ where
     // asynchronously, so `last_applied` lags behind what is queued; without this,
     // every commit notification would re-send the queued-but-unapplied range.
     dispatched_index: AtomicU64,
+
+    // Set when the last read of the pending range found a hole (the follower
+    // was replacing log entries at that moment); the rest is read again after
+    // `INCOMPLETE_RETRY` even if no new commit notification arrives.
+    incomplete: AtomicBool,
 }
+
+/// How long to wait before reading a pending range again that had a hole.
+const INCOMPLETE_RETRY: std::time::Duration = std::time::Duration::from_millis(5);
 
 #[async_trait]
 impl<T> CommitHandler for DefaultCommitHandler<T>
@@ -113,6 +122,14 @@ where
                             error!("Failed to process batch: {}", e);
                         }
                     }
+
+                    // The last read of the pending range stopped at a hole
+                    _ = tokio::time::sleep(INCOMPLETE_RETRY),
+                        if self.incomplete.load(Ordering::Acquire) => {
+                        if let Err(e) = self.process_batch().await {
+                            error!("Failed to process batch: {}", e);
+                        }
+                    }
             }
         }
     }
@@ -142,6 +159,7 @@ where
             shutdown_signal: deps.shutdown_signal,
             max_batch_size: deps.max_batch_size,
             dispatched_index: AtomicU64::new(0),
+            incomplete: AtomicBool::new(false),
         }
     }
 
@@ -158,6 +176,7 @@ where
     /// Consider this sequence in a single batch: [ConfigRemove(A), ConfigAdd(B), EntryNormal(X)]
     pub(crate) async fn process_batch(&self) -> Result<()> {
         let _timer = ScopedTimer::new("CommitHandler::process_batch");
+        self.incomplete.store(false, Ordering::Release);
         let pending_range = self.state_machine_handler.pending_range();
         trace!("[Node-{}] Pending range: {:?}", self.my_id, pending_range);
 
@@ -170,7 +189,27 @@ where
             return Ok(());
         }
         let range = start..=*range.end();
-        let entries = self.raft_log.get_entries_range(range)?;
+        let mut entries = self.raft_log.get_entries_range(range.clone())?;
+        // Dispatch only the run of entries that starts at `start` without a
+        // hole. A follower that replaces entries it already holds (a reset or a
+        // truncation followed by the leader's copy) leaves a moment in which a
+        // range read misses some of them; dispatching what comes after a hole
+        // would move `dispatched_index` past entries that are never applied.
+        let contiguous = entries
+            .iter()
+            .zip(start..)
+            .take_while(|(e, i)| e.index == *i)
+            .count();
+        let incomplete = contiguous < entries.len()
+            || entries.last().is_none_or(|e| e.index < *range.end());
+        if incomplete {
+            warn!(
+                "[Node-{}] committed range {:?} read with a hole after {} entries; the rest is read again",
+                self.my_id, range, contiguous
+            );
+            entries.truncate(contiguous);
+            self.incomplete.store(true, Ordering::Release);
+        }
 
         debug!(
             "[Node-{}] commit handler process batch, length = {}",

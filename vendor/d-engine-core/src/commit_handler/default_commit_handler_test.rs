@@ -1318,6 +1318,67 @@ mod dispatch_once_test {
         assert_eq!(dispatched, vec![1, 2, 3, 4, 5]);
         assert_eq!(*requested.lock(), vec![1..=3, 4..=5]);
     }
+
+    /// A committed range read while the follower replaces part of it (its log
+    /// holds 1, 2 and 5; 3 and 4 are being written again) is dispatched up to
+    /// the hole only; the rest follows once the log holds it. Dispatching 5
+    /// moved `dispatched_index` past 3 and 4, which were then never applied.
+    #[tokio::test]
+    async fn dispatches_only_a_contiguous_run() {
+        let all = build_entries(
+            (1..=5).map(|i| CommandType::Command(Bytes::from(vec![i as u8]))).collect(),
+            TEST_TERM,
+        );
+        let present = Arc::new(Mutex::new(vec![1u64, 2, 5]));
+        let mut mock_smh = MockStateMachineHandler::<MockTypeConfig>::new();
+        mock_smh.expect_pending_range().returning(|| Some(1..=5));
+        mock_smh.expect_last_applied().returning(|| 0);
+        let mut mock_log = MockRaftLog::new();
+        let (log, p) = (all.clone(), present.clone());
+        mock_log.expect_get_entries_range().returning(move |range| {
+            let present = p.lock().clone();
+            Ok(log
+                .iter()
+                .filter(|e| range.contains(&e.index) && present.contains(&e.index))
+                .cloned()
+                .collect())
+        });
+
+        let (sm_apply_tx, mut sm_apply_rx) = mpsc::unbounded_channel();
+        let (_commit_tx, commit_rx) = mpsc::unbounded_channel();
+        let (event_tx, _event_rx) = mpsc::channel(10);
+        let (_shutdown_tx, shutdown_rx) = watch::channel(());
+        let handler = DefaultCommitHandler::<MockTypeConfig>::new(
+            1,
+            d_engine_proto::common::NodeRole::Follower as i32,
+            TEST_TERM,
+            CommitHandlerDependencies {
+                state_machine_handler: Arc::new(mock_smh),
+                raft_log: Arc::new(mock_log),
+                membership: Arc::new(MockMembership::new()),
+                event_tx,
+                sm_apply_tx,
+                shutdown_signal: shutdown_rx,
+                max_batch_size: 10,
+            },
+            commit_rx,
+        );
+        let mut dispatched = Vec::new();
+        let mut drain = |dispatched: &mut Vec<u64>| {
+            while let Ok(chunk) = sm_apply_rx.try_recv() {
+                dispatched.extend(chunk.into_iter().map(|e| e.index));
+            }
+        };
+
+        handler.process_batch().await.unwrap();
+        drain(&mut dispatched);
+        assert_eq!(dispatched, vec![1, 2]);
+
+        *present.lock() = vec![1, 2, 3, 4, 5];
+        handler.process_batch().await.unwrap();
+        drain(&mut dispatched);
+        assert_eq!(dispatched, vec![1, 2, 3, 4, 5]);
+    }
 }
 
 /// A config change that fails to apply must not hold back the committed entries
