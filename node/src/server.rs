@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::Actor;
-use actix_web::dev::{Service, ServiceRequest};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::{web, App, HttpResponse, HttpServer, ResponseError};
 
 use crate::cluster_view::ClusterView;
@@ -119,19 +119,7 @@ pub async fn run(
                     .max_http_version(awc::http::Version::HTTP_11)
                     .finish(),
             }))
-            .wrap_fn(|req, srv| {
-                let timer = RequestTimer::start(&req);
-                let call = match removed_refusal(&req) {
-                    None => Ok(srv.call(req)),
-                    Some(resp) => Err(req.into_response(resp)),
-                };
-                async move {
-                    match call {
-                        Ok(fut) => Ok(timer.finish(fut.await?)),
-                        Err(refused) => Ok(timer.finish(refused)),
-                    }
-                }
-            })
+            .wrap_fn(timed_unless_removed)
             .configure(routes::kv::configure)
             .configure(routes::cluster::configure)
             .configure(routes::admin::configure)
@@ -150,19 +138,7 @@ pub async fn run(
     let health = HttpServer::new(move || {
         App::new()
             .app_data(health_state.clone())
-            .wrap_fn(|req, srv| {
-                let timer = RequestTimer::start(&req);
-                let call = match removed_refusal(&req) {
-                    None => Ok(srv.call(req)),
-                    Some(resp) => Err(req.into_response(resp)),
-                };
-                async move {
-                    match call {
-                        Ok(fut) => Ok(timer.finish(fut.await?)),
-                        Err(refused) => Ok(timer.finish(refused)),
-                    }
-                }
-            })
+            .wrap_fn(timed_unless_removed)
             .configure(routes::cluster::health)
             .default_service(web::to(routes::not_found))
     })
@@ -201,6 +177,29 @@ pub async fn run(
         .map_err(|e| NodeError::Engine(format!("stop: {e}")))?;
     tracing::info!(node = cfg.node_id, "kv-node stopped");
     Ok(())
+}
+
+/// Middleware of both servers: times every request (`RequestTimer`) and, once
+/// this node has been removed, answers [`removed_refusal`] instead of calling
+/// the route.
+fn timed_unless_removed<S>(
+    req: ServiceRequest,
+    srv: &S,
+) -> impl Future<Output = Result<ServiceResponse, actix_web::Error>>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse, Error = actix_web::Error>,
+{
+    let timer = RequestTimer::start(&req);
+    let call = match removed_refusal(&req) {
+        None => Ok(srv.call(req)),
+        Some(resp) => Err(req.into_response(resp)),
+    };
+    async move {
+        match call {
+            Ok(fut) => Ok(timer.finish(fut.await?)),
+            Err(refused) => Ok(timer.finish(refused)),
+        }
+    }
 }
 
 /// Once this node has been removed, everything but `/metrics`, `/admin/*` and

@@ -19,6 +19,20 @@ static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 /// Keys written before the learners join.
 const PRELOAD: usize = 600;
 
+/// A cluster started with `opts` once it has a leader, and a smart client
+/// seeded with its nodes.
+async fn cluster_with_client(opts: ClusterOptions) -> (Cluster, SmartClient) {
+    let cluster = Cluster::start(opts);
+    cluster.wait_for_leader(Duration::from_secs(30));
+    let client = SmartClient::builder()
+        .seeds(cluster.api_urls())
+        .request_timeout(Duration::from_secs(5))
+        .build()
+        .await
+        .expect("client");
+    (cluster, client)
+}
+
 fn post(url: &str, body: &str, token: Option<&str>) -> (u16, Value) {
     let mut req = ureq::post(url).set("Content-Type", "application/json");
     if let Some(t) = token {
@@ -53,14 +67,7 @@ fn wait_role(cluster: &Cluster, observers: &[u32], id: u32, role: Role, deadline
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_learner_joins_and_is_published_everywhere() {
     let _serial = SERIAL.lock().await;
-    let mut cluster = Cluster::start(ClusterOptions::default());
-    cluster.wait_for_leader(Duration::from_secs(30));
-    let client = SmartClient::builder()
-        .seeds(cluster.api_urls())
-        .request_timeout(Duration::from_secs(5))
-        .build()
-        .await
-        .expect("client");
+    let (mut cluster, client) = cluster_with_client(ClusterOptions::default()).await;
     let preload = Instant::now();
     // PRELOAD keys, 32 writers at a time. Below d-engine's snapshot threshold
     // (1000 log entries): see `late_joiner_after_a_snapshot` for why.
@@ -118,17 +125,11 @@ async fn a_learner_joins_and_is_published_everywhere() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grow_to_five_voters_and_route_to_them() {
     let _serial = SERIAL.lock().await;
-    let mut cluster = Cluster::start(ClusterOptions {
+    let (mut cluster, client) = cluster_with_client(ClusterOptions {
         learners: vec![4, 5],
         ..ClusterOptions::default()
-    });
-    cluster.wait_for_leader(Duration::from_secs(30));
-    let client = SmartClient::builder()
-        .seeds(cluster.api_urls())
-        .request_timeout(Duration::from_secs(5))
-        .build()
-        .await
-        .expect("client");
+    })
+    .await;
     for i in 0..PRELOAD {
         client
             .put_str(&format!("key-{i:05}"), "v")
@@ -388,17 +389,11 @@ fn assert_all_acks_on_each(cluster: &Cluster, ids: &[u32], acks: &[kv_harness::A
 async fn grow_to_five_and_back_under_writes() {
     let _serial = SERIAL.lock().await;
     let test_start = Instant::now();
-    let mut cluster = Cluster::start(ClusterOptions {
+    let (mut cluster, client) = cluster_with_client(ClusterOptions {
         learners: vec![4, 5],
         ..ClusterOptions::default()
-    });
-    cluster.wait_for_leader(Duration::from_secs(30));
-    let client = SmartClient::builder()
-        .seeds(cluster.api_urls())
-        .request_timeout(Duration::from_secs(5))
-        .build()
-        .await
-        .expect("client");
+    })
+    .await;
 
     // Writers and a reader, running through the whole round trip.
     let acks = Arc::new(AckLog::default());

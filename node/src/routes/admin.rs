@@ -11,6 +11,7 @@
 use std::time::Duration;
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use bytes::Bytes;
 use d_engine::ErrorCode;
 use kv_contract::{PromoteAnswer, RemoveAnswer, Role};
 
@@ -48,6 +49,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(removed_notice))
             .default_service(web::to(super::method_not_allowed)),
     );
+}
+
+/// An authorized admin request's body and the `node_id` it names.
+async fn admin_node_id(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> ApiResult<(Bytes, u32)> {
+    check_admin(req, state.admin_token.as_deref())?;
+    let body = read_body(req, payload, 4096, state.request_timeout()).await?;
+    let node_id = parse_node_id(&body)?;
+    Ok((body, node_id))
 }
 
 /// The `node_id` of a [`kv_contract::NodeIdBody`], read field by field so
@@ -109,9 +122,7 @@ async fn promote(
     state: web::Data<AppState>,
     fwd: web::Data<Forwarder>,
 ) -> ApiResult<HttpResponse> {
-    check_admin(&req, state.admin_token.as_deref())?;
-    let body = read_body(&req, payload, 4096, state.request_timeout()).await?;
-    let node_id = parse_node_id(&body)?;
+    let (body, node_id) = admin_node_id(&req, payload, &state).await?;
     if !state.engine.is_leader() {
         return forward::to_leader(&state, &fwd, &req, body, "admin").await;
     }
@@ -177,9 +188,7 @@ async fn remove(
     state: web::Data<AppState>,
     fwd: web::Data<Forwarder>,
 ) -> ApiResult<HttpResponse> {
-    check_admin(&req, state.admin_token.as_deref())?;
-    let body = read_body(&req, payload, 4096, state.request_timeout()).await?;
-    let node_id = parse_node_id(&body)?;
+    let (body, node_id) = admin_node_id(&req, payload, &state).await?;
     if !state.engine.is_leader() {
         return forward::to_leader(&state, &fwd, &req, body, "admin").await;
     }
@@ -236,9 +245,7 @@ async fn removed_notice(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> ApiResult<HttpResponse> {
-    check_admin(&req, state.admin_token.as_deref())?;
-    let body = read_body(&req, payload, 4096, state.request_timeout()).await?;
-    let node_id = parse_node_id(&body)?;
+    let (body, node_id) = admin_node_id(&req, payload, &state).await?;
     if node_id != state.node_id {
         return Err(ApiError::bad(
             "invalid_field",
