@@ -82,6 +82,10 @@ pub enum RoleEvent {
     AppendResult {
         follower_id: u32,
         result: Result<AppendEntriesResponse>,
+        /// When the request this response answers was handed to the peer's stream
+        /// (`None` when unknown). A response proves the follower's acceptance of this
+        /// leader no earlier than that instant; the lease and read confirmation start there.
+        sent_at: Option<tokio::time::Instant>,
     },
 
     /// Snapshot push result from a per-follower ReplicationWorker back to the Raft loop.

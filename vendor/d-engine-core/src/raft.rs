@@ -555,11 +555,12 @@ where
             RoleEvent::AppendResult {
                 follower_id,
                 result,
+                sent_at,
             } => {
                 debug!("AppendResult: follower_id={}", follower_id);
                 if let Err(e) = self
                     .role
-                    .handle_append_result(follower_id, result, &self.ctx, &self.role_tx)
+                    .handle_append_result(follower_id, result, sent_at, &self.ctx, &self.role_tx)
                     .await
                 {
                     error!("handle_append_result failed: {:?}", e);

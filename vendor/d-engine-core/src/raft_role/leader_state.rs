@@ -123,6 +123,10 @@ pub(super) struct PendingReadBatch {
     /// Subsequent flushes at the same read_index share this deadline (not overwritten).
     // NOTE: same tick-granularity caveat as WriteMetadata::deadline.
     pub(super) deadline: Instant,
+    /// The batch may be served only once a majority has acknowledged a round sent at or
+    /// after this instant (the last time reads joined the batch): answers to rounds sent
+    /// before a read arrived cannot prove this node was still leader when it arrived.
+    pub(super) confirm_after: Instant,
     pub(super) requests: VecDeque<LinearizableReadRequest>,
 }
 
@@ -429,10 +433,17 @@ pub struct LeaderState<T: TypeConfig> {
     /// Queue of learners that have caught up and are pending promotion to voter.
     pub pending_promotions: VecDeque<PendingPromotion>,
 
-    /// Monotonic instant of the last quorum ACK, used to check lease validity.
-    /// `None` until the first ACK; replaced on every subsequent quorum confirmation.
+    /// Start of the lease: the latest instant a majority is known to have accepted this
+    /// leader (see `quorum_acked_since`). `None` until the first quorum confirmation;
+    /// only moves forward.
     /// Must be `Instant` (not `SystemTime`) — wall clock can move backward under NTP.
     pub(super) lease_instant: Mutex<Option<Instant>>,
+
+    /// Per voter peer: the latest send instant of a request it answered in this term.
+    /// The lease and read confirmation start at the instant a majority reached
+    /// (`quorum_acked_since`), not at the instant an answer was processed: a leader
+    /// resumed after a pause first processes answers to rounds sent before the pause.
+    pub(super) peer_acked_sent_at: HashMap<u32, Instant>,
 
     // -- Cluster Topology Cache --
     /// Cached cluster metadata (updated on membership changes)
@@ -1657,14 +1668,7 @@ impl<T: TypeConfig> RaftRoleState for LeaderState<T> {
         }
 
         // Serve pending linearizable reads whose read_index <= last_index.
-        let reads_to_serve: Vec<_> =
-            self.pending_reads.range(..=last_index).map(|(k, _)| *k).collect();
-
-        for read_index in reads_to_serve {
-            if let Some(batch) = self.pending_reads.remove(&read_index) {
-                self.execute_pending_reads(batch.requests, ctx);
-            }
-        }
+        self.serve_confirmed_reads(last_index, ctx);
 
         // Check snapshot after SM apply — last_applied is now accurate.
         check_and_trigger_snapshot(last_index, Leader as i32, self.current_term(), ctx, role_tx)?;
@@ -1742,6 +1746,7 @@ impl<T: TypeConfig> RaftRoleState for LeaderState<T> {
         &mut self,
         follower_id: u32,
         result: Result<AppendEntriesResponse>,
+        sent_at: Option<Instant>,
         ctx: &RaftContext<T>,
         role_tx: &mpsc::UnboundedSender<RoleEvent>,
     ) -> Result<()> {
@@ -1801,6 +1806,22 @@ impl<T: TypeConfig> RaftRoleState for LeaderState<T> {
         let is_voter = self.cluster_metadata.replication_targets.iter().any(|n| {
             n.id == follower_id && n.role != d_engine_proto::common::NodeRole::Learner as i32
         });
+
+        // A success or conflict in this term shows the peer accepted this leader no
+        // earlier than when the answered request was sent.
+        if let Some(sent_at) = sent_at
+            && matches!(
+                response.result,
+                Some(append_entries_response::Result::Success(_))
+                    | Some(append_entries_response::Result::Conflict(_))
+            )
+        {
+            let acked = self
+                .peer_acked_sent_at
+                .entry(follower_id)
+                .or_insert(sent_at);
+            *acked = (*acked).max(sent_at);
+        }
 
         // Process success / conflict / embedded higher-term.
         let peer_update = match response.result {
@@ -1912,19 +1933,15 @@ impl<T: TypeConfig> RaftRoleState for LeaderState<T> {
                 // Refresh after all post-commit work to eliminate the yield-point race window
                 // introduced when drain_commit_actions became async.
                 self.update_lease_timestamp();
-                self.drain_pending_lease_reads(ctx);
+                if self.is_lease_valid(ctx) {
+                    self.drain_pending_lease_reads(ctx);
+                }
                 // Path A drain (Bug #381 fix): serve linearizable reads that have been
                 // waiting for quorum confirmation. Pure-read batches never advance
                 // commit_index, so handle_apply_completed (Path B) would never fire for
                 // them. Drain here once leadership is confirmed and SM is ready.
                 let last_applied = ctx.state_machine().last_applied().index;
-                let to_serve: Vec<u64> =
-                    self.pending_reads.range(..=last_applied).map(|(k, _)| *k).collect();
-                for idx in to_serve {
-                    if let Some(batch) = self.pending_reads.remove(&idx) {
-                        self.execute_pending_reads(batch.requests, ctx);
-                    }
-                }
+                self.serve_confirmed_reads(last_applied, ctx);
             }
         }
 
@@ -2037,6 +2054,12 @@ impl<T: TypeConfig> LeaderState<T> {
             let stream_sender = stream.sender;
             let mut stream_receiver = stream.receiver;
 
+            // Send instants of the requests in flight on this stream, oldest first. The
+            // peer answers every request of the stream once and in order, so each answer
+            // takes the front one.
+            let in_flight_sent_at: Arc<Mutex<VecDeque<Instant>>> = Arc::default();
+            let recv_in_flight = in_flight_sent_at.clone();
+
             // Shared flag: both recv task and main loop can detect stream breakage
             let stream_broken = Arc::new(AtomicBool::new(false));
             let recv_broken = stream_broken.clone();
@@ -2048,9 +2071,14 @@ impl<T: TypeConfig> LeaderState<T> {
                 while let Some(result) = stream_receiver.next().await {
                     match result {
                         Ok(response) => {
+                            let sent_at = recv_in_flight
+                                .lock()
+                                .expect("in-flight poisoned")
+                                .pop_front();
                             let _ = recv_role_event_tx.send(RoleEvent::AppendResult {
                                 follower_id: peer_id,
                                 result: Ok(response),
+                                sent_at,
                             });
                         }
                         Err(status) => {
@@ -2082,6 +2110,10 @@ impl<T: TypeConfig> LeaderState<T> {
                             continue;
                         }
                         // Push batch directly into the persistent bidi stream (non-blocking)
+                        in_flight_sent_at
+                            .lock()
+                            .expect("in-flight poisoned")
+                            .push_back(Instant::now());
                         if stream_sender.send(request).await.is_err() {
                             warn!(peer_id, "Bidi stream sender closed, reconnecting");
                             stream_broken.store(true, Ordering::Release);
@@ -3302,6 +3334,7 @@ impl<T: TypeConfig> LeaderState<T> {
             stale_check_deadline: None,
             pending_promotions: VecDeque::new(),
             lease_instant: Mutex::new(None),
+            peer_acked_sent_at: HashMap::new(),
             linearizable_read_buffer: Box::new(BatchBuffer::new(batch_size).with_length_gauge(
                 node_id,
                 "linearizable",
@@ -3659,14 +3692,16 @@ impl<T: TypeConfig> LeaderState<T> {
                     + Duration::from_millis(
                         self.node_config.raft.general_raft_timeout_duration_in_ms,
                     );
-                self.pending_reads
-                    .entry(read_index)
-                    .or_insert_with(|| PendingReadBatch {
-                        deadline,
-                        requests: VecDeque::new(),
-                    })
-                    .requests
-                    .extend(read_batch);
+                let batch =
+                    self.pending_reads
+                        .entry(read_index)
+                        .or_insert_with(|| PendingReadBatch {
+                            deadline,
+                            confirm_after: Instant::now(),
+                            requests: VecDeque::new(),
+                        });
+                batch.confirm_after = Instant::now();
+                batch.requests.extend(read_batch);
             }
         }
 
@@ -3907,10 +3942,68 @@ impl<T: TypeConfig> LeaderState<T> {
         }
     }
 
-    /// Records the current monotonic instant as the last quorum-confirmed timestamp.
+    /// Moves the lease start to the latest instant a quorum is known to have accepted
+    /// this leader: now for a single voter, else `quorum_acked_since()`. Never moves back.
     /// Called after every quorum ACK (handle_append_result, handle_log_flushed).
     fn update_lease_timestamp(&self) {
-        *self.lease_instant.lock().expect("lease_instant poisoned") = Some(Instant::now());
+        if let Some(confirmed) = self.quorum_acked_since() {
+            self.set_lease_start(confirmed);
+        }
+    }
+
+    fn set_lease_start(
+        &self,
+        start: Instant,
+    ) {
+        let mut lease = self.lease_instant.lock().expect("lease_instant poisoned");
+        *lease = Some(lease.map_or(start, |current| current.max(start)));
+    }
+
+    /// The latest instant such that a majority of voters (this leader included) answered
+    /// a request sent at or after it, in this term. `None` until a majority has answered.
+    fn quorum_acked_since(&self) -> Option<Instant> {
+        let voter_peers: Vec<u32> = self
+            .cluster_metadata
+            .replication_targets
+            .iter()
+            .filter(|n| n.role != d_engine_proto::common::NodeRole::Learner as i32)
+            .map(|n| n.id)
+            .collect();
+        // A majority of the voters, this leader included, minus this leader.
+        let peers_needed = (voter_peers.len() + 1) / 2;
+        if peers_needed == 0 {
+            return Some(Instant::now());
+        }
+        let mut acked: Vec<Instant> = voter_peers
+            .iter()
+            .filter_map(|id| self.peer_acked_sent_at.get(id).copied())
+            .collect();
+        acked.sort_unstable_by(|a, b| b.cmp(a));
+        acked.get(peers_needed - 1).copied()
+    }
+
+    /// Serves the pending linearizable reads whose read index is applied and whose
+    /// leadership confirmation (a majority answer to a round sent after they arrived)
+    /// is in.
+    fn serve_confirmed_reads(
+        &mut self,
+        applied: u64,
+        ctx: &RaftContext<T>,
+    ) {
+        let Some(confirmed) = self.quorum_acked_since() else {
+            return;
+        };
+        let to_serve: Vec<u64> = self
+            .pending_reads
+            .range(..=applied)
+            .filter(|(_, batch)| batch.confirm_after <= confirmed)
+            .map(|(k, _)| *k)
+            .collect();
+        for idx in to_serve {
+            if let Some(batch) = self.pending_reads.remove(&idx) {
+                self.execute_pending_reads(batch.requests, ctx);
+            }
+        }
     }
 
     /// Unified write + linearizable read: single RPC for both (2*RTT → 1*RTT).
@@ -3988,7 +4081,7 @@ impl<T: TypeConfig> LeaderState<T> {
 
     #[cfg(test)]
     pub(crate) fn test_update_lease_timestamp(&mut self) {
-        self.update_lease_timestamp();
+        self.set_lease_start(Instant::now());
     }
 
     /// Returns the current match_index for `peer_id`, or 0 if not yet tracked.
@@ -4205,6 +4298,7 @@ impl<T: TypeConfig> From<&CandidateState<T>> for LeaderState<T> {
                 replication_targets: vec![],
             },
             lease_instant: Mutex::new(None),
+            peer_acked_sent_at: HashMap::new(),
             linearizable_read_buffer: Box::new(
                 BatchBuffer::new(candidate.node_config.raft.batching.max_batch_size)
                     .with_length_gauge(

@@ -487,10 +487,11 @@ impl<T: TypeConfig> RaftRole<T> {
         &mut self,
         follower_id: u32,
         result: crate::Result<d_engine_proto::server::replication::AppendEntriesResponse>,
+        sent_at: Option<tokio::time::Instant>,
         ctx: &RaftContext<T>,
         role_tx: &mpsc::UnboundedSender<RoleEvent>,
     ) -> crate::Result<()> {
-        self.state_mut().handle_append_result(follower_id, result, ctx, role_tx).await
+        self.state_mut().handle_append_result(follower_id, result, sent_at, ctx, role_tx).await
     }
 }
 

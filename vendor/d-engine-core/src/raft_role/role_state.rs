@@ -398,6 +398,7 @@ pub trait RaftRoleState: Send + Sync + 'static {
         &mut self,
         _follower_id: u32,
         _result: crate::Result<d_engine_proto::server::replication::AppendEntriesResponse>,
+        _sent_at: Option<tokio::time::Instant>,
         _ctx: &RaftContext<Self::T>,
         _role_tx: &mpsc::UnboundedSender<RoleEvent>,
     ) -> crate::Result<()> {

@@ -238,8 +238,26 @@ async fn test_multi_voter_commit_respects_quorum_result() {
     state.process_batch(VecDeque::from(vec![req]), &role_tx, &ctx).await.unwrap();
     // Simulate peer responses: both succeed, but calculate_majority_matched_index returns None.
     let resp = success_response(1, 1);
-    state.handle_append_result(2, Ok(resp), &ctx, &role_tx).await.unwrap();
-    state.handle_append_result(3, Ok(resp), &ctx, &role_tx).await.unwrap();
+    state
+        .handle_append_result(
+            2,
+            Ok(resp),
+            Some(tokio::time::Instant::now()),
+            &ctx,
+            &role_tx,
+        )
+        .await
+        .unwrap();
+    state
+        .handle_append_result(
+            3,
+            Ok(resp),
+            Some(tokio::time::Instant::now()),
+            &ctx,
+            &role_tx,
+        )
+        .await
+        .unwrap();
 
     assert_eq!(
         state.shared_state().commit_index,
@@ -391,7 +409,13 @@ async fn test_update_match_index_only_advances() {
 
     // T1: response match=10 → stored
     state
-        .handle_append_result(2, Ok(success_response(1, 10)), &ctx, &role_tx)
+        .handle_append_result(
+            2,
+            Ok(success_response(1, 10)),
+            Some(tokio::time::Instant::now()),
+            &ctx,
+            &role_tx,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -402,7 +426,13 @@ async fn test_update_match_index_only_advances() {
 
     // T2: out-of-order stale response match=7 → ignored
     state
-        .handle_append_result(2, Ok(success_response(1, 7)), &ctx, &role_tx)
+        .handle_append_result(
+            2,
+            Ok(success_response(1, 7)),
+            Some(tokio::time::Instant::now()),
+            &ctx,
+            &role_tx,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -413,7 +443,13 @@ async fn test_update_match_index_only_advances() {
 
     // T3: later response match=12 → advances
     state
-        .handle_append_result(2, Ok(success_response(1, 12)), &ctx, &role_tx)
+        .handle_append_result(
+            2,
+            Ok(success_response(1, 12)),
+            Some(tokio::time::Instant::now()),
+            &ctx,
+            &role_tx,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -609,7 +645,13 @@ async fn test_handle_append_result_excludes_learner_from_quorum() {
 
     // Action: voter(2) ACKs entry 5 — triggers quorum re-calculation
     state
-        .handle_append_result(2, Ok(success_response(1, 5)), &ctx, &role_tx)
+        .handle_append_result(
+            2,
+            Ok(success_response(1, 5)),
+            Some(tokio::time::Instant::now()),
+            &ctx,
+            &role_tx,
+        )
         .await
         .unwrap();
 

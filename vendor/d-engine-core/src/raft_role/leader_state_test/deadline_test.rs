@@ -83,6 +83,7 @@ fn read_batch(
     };
     let batch = PendingReadBatch {
         deadline,
+        confirm_after: Instant::now(),
         requests: VecDeque::from([(req, tx)]),
     };
     (batch, rx)

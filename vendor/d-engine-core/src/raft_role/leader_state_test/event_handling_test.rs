@@ -778,7 +778,13 @@ async fn test_handle_client_read_encounters_higher_term() {
         result: None,
     };
     state
-        .handle_append_result(2, Ok(higher_term_resp), &context, &role_tx)
+        .handle_append_result(
+            2,
+            Ok(higher_term_resp),
+            Some(tokio::time::Instant::now()),
+            &context,
+            &role_tx,
+        )
         .await
         .unwrap_err(); // Expected to return Err(HigherTerm)
 

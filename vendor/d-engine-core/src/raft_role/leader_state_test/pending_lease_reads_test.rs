@@ -231,7 +231,13 @@ async fn test_pending_lease_reads_drained_on_quorum_ack() {
     // Simulate quorum ACK from peer 2 with match_index=10.
     // Majority = 2/3: leader(self) + peer 2 is sufficient.
     state
-        .handle_append_result(2, Ok(quorum_ack(1, 10)), &context, &role_tx)
+        .handle_append_result(
+            2,
+            Ok(quorum_ack(1, 10)),
+            Some(Instant::now()),
+            &context,
+            &role_tx,
+        )
         .await
         .unwrap();
 
@@ -445,7 +451,13 @@ async fn test_multiple_lease_reads_batched_on_single_quorum_ack() {
 
     // Single quorum ACK must drain all 3
     state
-        .handle_append_result(2, Ok(quorum_ack(1, 10)), &context, &role_tx)
+        .handle_append_result(
+            2,
+            Ok(quorum_ack(1, 10)),
+            Some(Instant::now()),
+            &context,
+            &role_tx,
+        )
         .await
         .unwrap();
 
@@ -518,7 +530,15 @@ async fn test_pending_lease_reads_drained_on_higher_term_stepdown() {
         term: 10, // higher than leader term=1
         result: None,
     };
-    let result = state.handle_append_result(2, Ok(higher_term_resp), &context, &role_tx).await;
+    let result = state
+        .handle_append_result(
+            2,
+            Ok(higher_term_resp),
+            Some(Instant::now()),
+            &context,
+            &role_tx,
+        )
+        .await;
 
     // handle_append_result must return Err(HigherTerm)
     assert!(result.is_err(), "higher term must return Err");
@@ -547,5 +567,174 @@ async fn test_pending_lease_reads_drained_on_higher_term_stepdown() {
         result.unwrap_err().code(),
         Code::Unavailable,
         "client must receive Unavailable when leader steps down"
+    );
+}
+
+// ============================================================================
+// Lease start: the send instant of the answered round, not the answer's arrival
+// ============================================================================
+
+fn voters(ids: &[u32]) -> Vec<NodeMeta> {
+    ids.iter()
+        .map(|&id| NodeMeta {
+            id,
+            address: "".into(),
+            status: NodeStatus::Active as i32,
+            role: Follower.into(),
+        })
+        .collect()
+}
+
+/// A leader resumed after a pause (SIGSTOP, a long GC, a VM freeze) first processes
+/// the answers to rounds it sent before the pause. They must not renew its lease: a
+/// new leader may have been elected meanwhile. Only an answer to a round sent less
+/// than `lease_duration_ms` ago does.
+#[tokio::test]
+#[traced_test]
+async fn test_answers_to_rounds_sent_before_a_pause_do_not_renew_the_lease() {
+    let (mut state, mut context, role_tx, _role_rx) = setup_multi_voter_expired_lease(
+        "/tmp/test_answers_to_rounds_sent_before_a_pause_do_not_renew_the_lease",
+    )
+    .await;
+    context
+        .handlers
+        .replication_handler
+        .expect_handle_success_response()
+        .returning(|_, _, _, _| {
+            Ok(PeerUpdate {
+                match_index: Some(10),
+                next_index: 11,
+                success: true,
+            })
+        });
+    let lease = Duration::from_millis(context.node_config.raft.read_consistency.lease_duration_ms);
+
+    let (resp_tx, mut resp_rx) = MaybeCloneOneshot::new();
+    state.push_client_cmd(make_lease_read_cmd(resp_tx), &context);
+    state.flush_cmd_buffers(&context, &role_tx).await.unwrap();
+    assert_eq!(
+        state.pending_lease_reads.len(),
+        1,
+        "precondition: read is queued"
+    );
+
+    // Both peers answer rounds sent before a pause longer than the lease.
+    let sent_before_pause = Instant::now() - lease * 4;
+    for peer in [2, 3] {
+        state
+            .handle_append_result(
+                peer,
+                Ok(quorum_ack(1, 10)),
+                Some(sent_before_pause),
+                &context,
+                &role_tx,
+            )
+            .await
+            .unwrap();
+    }
+    assert!(
+        !state.is_lease_valid(&context),
+        "answers to rounds sent before the pause must not renew the lease"
+    );
+    assert_eq!(
+        state.pending_lease_reads.len(),
+        1,
+        "the lease read must still wait for a fresh confirmation"
+    );
+    assert!(
+        resp_rx.try_recv().is_err(),
+        "the lease read must not be served yet"
+    );
+
+    // An answer to a round sent now confirms the lease.
+    state
+        .handle_append_result(
+            2,
+            Ok(quorum_ack(1, 10)),
+            Some(Instant::now()),
+            &context,
+            &role_tx,
+        )
+        .await
+        .unwrap();
+    assert!(state.is_lease_valid(&context));
+    assert_eq!(state.pending_lease_reads.len(), 0);
+    assert!(resp_rx.recv().await.unwrap().is_ok());
+}
+
+/// With five voters a lease needs the answers of two peers: one peer's answer,
+/// however fresh, is not a majority.
+#[tokio::test]
+#[traced_test]
+async fn test_lease_needs_fresh_answers_from_a_majority_of_voters() {
+    let (mut state, mut context, role_tx, _role_rx) = setup_multi_voter_expired_lease(
+        "/tmp/test_lease_needs_fresh_answers_from_a_majority_of_voters",
+    )
+    .await;
+    context
+        .handlers
+        .replication_handler
+        .expect_handle_success_response()
+        .returning(|_, _, _, _| {
+            Ok(PeerUpdate {
+                match_index: Some(10),
+                next_index: 11,
+                success: true,
+            })
+        });
+    let mut membership = MockMembership::new();
+    membership
+        .expect_voters()
+        .returning(|| voters(&[2, 3, 4, 5]));
+    membership
+        .expect_replication_peers()
+        .returning(|| voters(&[2, 3, 4, 5]));
+    state
+        .init_cluster_metadata(&Arc::new(membership))
+        .await
+        .unwrap();
+    let lease = Duration::from_millis(context.node_config.raft.read_consistency.lease_duration_ms);
+
+    state
+        .handle_append_result(
+            2,
+            Ok(quorum_ack(1, 10)),
+            Some(Instant::now()),
+            &context,
+            &role_tx,
+        )
+        .await
+        .unwrap();
+    assert!(
+        !state.is_lease_valid(&context),
+        "one fresh answer of four peers is not a majority of five"
+    );
+
+    // A second peer answering only an old round does not make a fresh majority either.
+    state
+        .handle_append_result(
+            3,
+            Ok(quorum_ack(1, 10)),
+            Some(Instant::now() - lease * 4),
+            &context,
+            &role_tx,
+        )
+        .await
+        .unwrap();
+    assert!(!state.is_lease_valid(&context));
+
+    state
+        .handle_append_result(
+            4,
+            Ok(quorum_ack(1, 10)),
+            Some(Instant::now()),
+            &context,
+            &role_tx,
+        )
+        .await
+        .unwrap();
+    assert!(
+        state.is_lease_valid(&context),
+        "leader and two fresh peers are three of five"
     );
 }

@@ -295,6 +295,7 @@ async fn test_pending_reads_drained_by_quorum_ack() {
         0, // read_index = 0, already <= last_applied(0)
         PendingReadBatch {
             deadline: Instant::now() + Duration::from_secs(5),
+            confirm_after: Instant::now(),
             requests,
         },
     );
@@ -303,7 +304,13 @@ async fn test_pending_reads_drained_by_quorum_ack() {
     // Simulate quorum ACK from peer 2.
     // Majority = 2/3: self + peer 2 is sufficient.
     state
-        .handle_append_result(2, Ok(quorum_ack(1, 0)), &context, &role_tx)
+        .handle_append_result(
+            2,
+            Ok(quorum_ack(1, 0)),
+            Some(Instant::now()),
+            &context,
+            &role_tx,
+        )
         .await
         .expect("handle_append_result must succeed");
 
@@ -366,6 +373,7 @@ async fn test_pending_reads_slow_path_drained_by_apply_completed() {
         5,
         PendingReadBatch {
             deadline: Instant::now() + Duration::from_secs(5),
+            confirm_after: Instant::now(),
             requests,
         },
     );
@@ -438,6 +446,7 @@ async fn test_pending_reads_partition_scenario_times_out() {
         10, // frozen read_index — no quorum will ever confirm this
         PendingReadBatch {
             deadline: Instant::now() - Duration::from_secs(1), // already past
+            confirm_after: Instant::now(),
             requests,
         },
     );
@@ -504,6 +513,7 @@ async fn test_pending_reads_cleared_on_stepdown() {
             read_index,
             PendingReadBatch {
                 deadline: Instant::now() + Duration::from_secs(30),
+                confirm_after: Instant::now(),
                 requests,
             },
         );
@@ -732,4 +742,94 @@ async fn test_linearizable_read_not_served_when_lease_expired_in_multi_voter() {
         resp_rx.try_recv().is_err(),
         "client must not receive a response when lease is expired (partition safety)"
     );
+}
+
+// ============================================================================
+// T6 — confirmation must come from a round sent after the read arrived
+// ============================================================================
+
+/// A linearizable read needs a majority to confirm this node's leadership after
+/// the read arrived (Raft §6.4). A leader resumed after a pause first processes
+/// the answers to rounds sent before the pause and entries those rounds
+/// committed; neither may serve a read that arrived after the pause (Path A
+/// and Path B). An answer to a later round does.
+#[tokio::test]
+#[traced_test]
+async fn test_answers_to_rounds_sent_before_a_read_arrived_do_not_serve_it() {
+    let mut replication = MockReplicationCore::new();
+    replication
+        .expect_handle_success_response()
+        .returning(|_, _, _, _| {
+            Ok(PeerUpdate {
+                match_index: Some(5),
+                next_index: 6,
+                success: true,
+            })
+        });
+    let (mut state, context, role_tx, _role_rx) = setup_multi_voter(
+        "/tmp/test_answers_to_rounds_sent_before_a_read_arrived_do_not_serve_it",
+        replication,
+        raft_log_with_quorum(5),
+        0, // last_applied = 0: the read at read_index 0 waits only for confirmation
+    )
+    .await;
+
+    let sent_before_read = Instant::now() - Duration::from_secs(1);
+    let (resp_tx, mut resp_rx) = MaybeCloneOneshot::new();
+    let mut requests = VecDeque::new();
+    requests.push_back((
+        ClientReadRequest {
+            client_id: 1,
+            consistency_policy: Some(ReadConsistencyPolicy::LinearizableRead),
+            keys: vec![safe_kv_bytes(1)],
+        },
+        resp_tx,
+    ));
+    state.pending_reads.insert(
+        0,
+        PendingReadBatch {
+            deadline: Instant::now() + Duration::from_secs(5),
+            confirm_after: Instant::now(),
+            requests,
+        },
+    );
+
+    // Path A with answers to older rounds from both peers.
+    for peer in [2, 3] {
+        state
+            .handle_append_result(
+                peer,
+                Ok(quorum_ack(1, 5)),
+                Some(sent_before_read),
+                &context,
+                &role_tx,
+            )
+            .await
+            .expect("handle_append_result must succeed");
+    }
+    // Path B: entries those rounds committed are applied.
+    state
+        .handle_apply_completed(5, vec![], &context, &role_tx)
+        .await
+        .expect("handle_apply_completed must succeed");
+    assert_eq!(
+        state.pending_reads.len(),
+        1,
+        "a read must not be served on answers to rounds sent before it arrived"
+    );
+    assert!(resp_rx.try_recv().is_err());
+
+    // An answer to a round sent after the read arrived serves it.
+    state
+        .handle_append_result(
+            3,
+            Ok(quorum_ack(1, 5)),
+            Some(Instant::now()),
+            &context,
+            &role_tx,
+        )
+        .await
+        .expect("handle_append_result must succeed");
+    assert_eq!(state.pending_reads.len(), 0);
+    assert!(resp_rx.recv().await.unwrap().is_ok());
 }

@@ -385,7 +385,13 @@ async fn test_process_batch_higher_term() {
     };
     let ha_result = context
         .state
-        .handle_append_result(2, Ok(higher_term_resp), &context.raft_context, &role_tx)
+        .handle_append_result(
+            2,
+            Ok(higher_term_resp),
+            Some(tokio::time::Instant::now()),
+            &context.raft_context,
+            &role_tx,
+        )
         .await;
     assert!(ha_result.is_err());
 
@@ -840,6 +846,7 @@ async fn test_multi_node_cluster_with_peer_updates_commit_index() {
         .handle_append_result(
             2,
             Ok(success_response(1, 6)),
+            Some(tokio::time::Instant::now()),
             &context.raft_context,
             &role_tx,
         )
@@ -1273,7 +1280,13 @@ async fn test_verify_internal_quorum_higher_term() {
         result: None,
     };
     let result = state
-        .handle_append_result(2, Ok(higher_term_resp), &raft_context, &role_tx)
+        .handle_append_result(
+            2,
+            Ok(higher_term_resp),
+            Some(tokio::time::Instant::now()),
+            &raft_context,
+            &role_tx,
+        )
         .await;
 
     assert!(result.is_err());
@@ -1546,6 +1559,7 @@ async fn test_handle_append_result_two_node_quorum_achieved() {
         .handle_append_result(
             peer2_id,
             Ok(success_response(1, 3)),
+            Some(tokio::time::Instant::now()),
             &raft_context,
             &role_tx,
         )
@@ -1616,6 +1630,7 @@ async fn test_handle_append_result_three_node_quorum_all_peers() {
         .handle_append_result(
             2,
             Ok(success_response(1, 10)),
+            Some(tokio::time::Instant::now()),
             &context.raft_context,
             &role_tx,
         )
@@ -1638,6 +1653,7 @@ async fn test_handle_append_result_three_node_quorum_all_peers() {
         .handle_append_result(
             3,
             Ok(success_response(1, 10)),
+            Some(tokio::time::Instant::now()),
             &context.raft_context,
             &role_tx,
         )
@@ -1698,6 +1714,7 @@ async fn test_handle_append_result_three_node_quorum_partial_timeout() {
         .handle_append_result(
             2,
             Ok(success_response(1, 10)),
+            Some(tokio::time::Instant::now()),
             &context.raft_context,
             &role_tx,
         )
@@ -1784,6 +1801,7 @@ async fn test_handle_append_result_five_node_quorum_majority() {
         .handle_append_result(
             2,
             Ok(success_response(1, 10)),
+            Some(tokio::time::Instant::now()),
             &context.raft_context,
             &role_tx,
         )
@@ -1807,6 +1825,7 @@ async fn test_handle_append_result_five_node_quorum_majority() {
             .handle_append_result(
                 peer_id,
                 Ok(success_response(1, 10)),
+                Some(tokio::time::Instant::now()),
                 &context.raft_context,
                 &role_tx,
             )
@@ -1847,6 +1866,7 @@ async fn test_handle_append_result_three_node_no_quorum_all_timeouts() {
             .handle_append_result(
                 peer_id,
                 Err(crate::Error::Fatal("simulated timeout".to_string())),
+                Some(tokio::time::Instant::now()),
                 &context.raft_context,
                 &role_tx,
             )
@@ -1911,6 +1931,7 @@ async fn test_handle_append_result_three_node_no_quorum_single_peer_insufficient
         .handle_append_result(
             2,
             Ok(success_response(1, 4)),
+            Some(tokio::time::Instant::now()),
             &context.raft_context,
             &role_tx,
         )
@@ -1991,6 +2012,7 @@ async fn test_handle_append_result_five_node_no_quorum_minority() {
         .handle_append_result(
             2,
             Ok(success_response(1, 10)),
+            Some(tokio::time::Instant::now()),
             &context.raft_context,
             &role_tx,
         )
@@ -2041,7 +2063,13 @@ async fn test_handle_append_result_stale_term_ignored() {
     };
     let result = context
         .state
-        .handle_append_result(2, Ok(stale_response), &context.raft_context, &role_tx)
+        .handle_append_result(
+            2,
+            Ok(stale_response),
+            Some(tokio::time::Instant::now()),
+            &context.raft_context,
+            &role_tx,
+        )
         .await;
 
     assert!(result.is_ok(), "stale term response returns Ok (ignored)");
@@ -2086,6 +2114,7 @@ async fn test_handle_append_result_rpc_failure_ignored() {
         .handle_append_result(
             2,
             Err(crate::Error::Fatal("connection refused".to_string())),
+            Some(tokio::time::Instant::now()),
             &context.raft_context,
             &role_tx,
         )
@@ -2217,7 +2246,13 @@ async fn test_stale_conflict_ack_does_not_regress_next_index() {
     };
 
     let result = state
-        .handle_append_result(peer_id, Ok(stale_conflict), &context_inner, &role_tx)
+        .handle_append_result(
+            peer_id,
+            Ok(stale_conflict),
+            Some(tokio::time::Instant::now()),
+            &context_inner,
+            &role_tx,
+        )
         .await;
 
     assert!(result.is_ok(), "stale conflict must not return an error");
@@ -2314,7 +2349,13 @@ async fn test_lagging_peer_gets_its_next_batch_on_each_ack() {
     let response = ack(100);
     context
         .state
-        .handle_append_result(2, response, &context.raft_context, &role_tx)
+        .handle_append_result(
+            2,
+            response,
+            Some(tokio::time::Instant::now()),
+            &context.raft_context,
+            &role_tx,
+        )
         .await
         .unwrap();
     assert_eq!(sent_batch(&mut next_task), Some((101, 200)));
@@ -2323,7 +2364,13 @@ async fn test_lagging_peer_gets_its_next_batch_on_each_ack() {
     let response = ack(100);
     context
         .state
-        .handle_append_result(2, response, &context.raft_context, &role_tx)
+        .handle_append_result(
+            2,
+            response,
+            Some(tokio::time::Instant::now()),
+            &context.raft_context,
+            &role_tx,
+        )
         .await
         .unwrap();
     assert_eq!(sent_batch(&mut next_task), None);
@@ -2332,7 +2379,13 @@ async fn test_lagging_peer_gets_its_next_batch_on_each_ack() {
     let response = ack(200);
     context
         .state
-        .handle_append_result(2, response, &context.raft_context, &role_tx)
+        .handle_append_result(
+            2,
+            response,
+            Some(tokio::time::Instant::now()),
+            &context.raft_context,
+            &role_tx,
+        )
         .await
         .unwrap();
     assert_eq!(sent_batch(&mut next_task), Some((201, 300)));
@@ -2351,7 +2404,13 @@ async fn test_peer_within_one_batch_gets_no_catch_up_batch() {
     let response = Ok(success_response(term, 100));
     context
         .state
-        .handle_append_result(2, response, &context.raft_context, &role_tx)
+        .handle_append_result(
+            2,
+            response,
+            Some(tokio::time::Instant::now()),
+            &context.raft_context,
+            &role_tx,
+        )
         .await
         .unwrap();
     assert_eq!(sent_batch(&mut next_task), None);

@@ -445,3 +445,86 @@ async fn test_replication_worker_exits_when_handle_dropped() {
         count_at_drop, count_after_wait
     );
 }
+
+/// Each answer the worker relays carries the instant its request was handed to the
+/// peer's stream, not the instant the answer came back: a peer that answers 200 ms
+/// later (or a leader that processes the answer after a pause) must not make the
+/// leader's lease start at the later instant.
+#[tokio::test]
+#[traced_test]
+async fn test_worker_reports_the_send_instant_of_each_answered_request() {
+    let (_graceful_tx, graceful_rx) = watch::channel(());
+    let mut ctx = mock_raft_context(
+        "/tmp/test_worker_reports_the_send_instant_of_each_answered_request",
+        graceful_rx,
+        None,
+    );
+    ctx.membership = Arc::new(two_peer_membership());
+    ctx.handlers
+        .replication_handler
+        .expect_prepare_batch_requests()
+        .times(1)
+        .returning(|_, _, _, _, _| {
+            Ok(crate::PrepareResult {
+                append_requests: vec![(2, stub_request())],
+                snapshot_targets: vec![],
+            })
+        });
+
+    let answer_delay = std::time::Duration::from_millis(200);
+    let mut transport = MockTransport::<MockTypeConfig>::new();
+    transport
+        .expect_open_replication_stream()
+        .returning(move |_, _, _| {
+            let (req_tx, mut req_rx) = tokio::sync::mpsc::channel(128);
+            let (resp_tx, resp_rx) = tokio::sync::mpsc::channel(128);
+            tokio::spawn(async move {
+                while req_rx.recv().await.is_some() {
+                    tokio::time::sleep(answer_delay).await;
+                    let _ = resp_tx.send(Ok(stub_response())).await;
+                }
+            });
+            Ok(crate::ReplicationStream {
+                sender: req_tx,
+                receiver: tokio_stream::wrappers::ReceiverStream::new(resp_rx).boxed(),
+            })
+        });
+    ctx.transport = Arc::new(transport);
+
+    let mut raft_log = MockRaftLog::new();
+    raft_log.expect_last_entry_id().returning(|| 0);
+    raft_log.expect_flush().returning(|| Ok(()));
+    raft_log.expect_save_hard_state().returning(|_| Ok(()));
+    ctx.storage.raft_log = Arc::new(raft_log);
+
+    let mut state = LeaderState::<MockTypeConfig>::new(1, ctx.node_config.clone());
+    state.init_cluster_metadata(&ctx.membership).await.unwrap();
+
+    let (role_tx, mut role_rx) = mpsc::unbounded_channel();
+    let before_send = tokio::time::Instant::now();
+    state
+        .process_batch(one_entry_batch(), &role_tx, &ctx)
+        .await
+        .unwrap();
+
+    let event = tokio::time::timeout(std::time::Duration::from_secs(5), role_rx.recv())
+        .await
+        .expect("the answer must arrive")
+        .expect("role channel open");
+    let received = tokio::time::Instant::now();
+    match event {
+        RoleEvent::AppendResult {
+            follower_id: 2,
+            result: Ok(_),
+            sent_at: Some(sent_at),
+        } => {
+            assert!(sent_at >= before_send, "sent_at must not precede the send");
+            assert!(
+                sent_at + answer_delay <= received,
+                "sent_at must be the send instant, not the answer's ({:?} before it)",
+                received - sent_at
+            );
+        }
+        other => panic!("expected AppendResult for peer 2 with its send instant, got {other:?}"),
+    }
+}
