@@ -610,3 +610,93 @@ async fn grow_to_five_and_back_under_writes() {
     assert_all_acks_on_each(&cluster, &members, &acked);
     println!("measured: whole round trip test {:?}", test_start.elapsed());
 }
+
+/// Keys stored before `a_learner_joins_a_cluster_holding_many_keys` adds a
+/// learner: 20k in CI, `MEMBERSHIP_MANY_KEYS=100000` for issue 12's figure.
+fn many_keys() -> usize {
+    std::env::var("MEMBERSHIP_MANY_KEYS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000)
+}
+
+/// Issue 12, item 1 with a cluster that already holds many keys: a learner
+/// joins, `POST /admin/promote` answers 409 `not_caught_up` (never hangs) while
+/// it catches up and 200 once it has, and the new voter holds every
+/// acknowledged write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_learner_joins_a_cluster_holding_many_keys() {
+    let _serial = SERIAL.lock().await;
+    let keys = many_keys();
+    let (mut cluster, client) = cluster_with_client(ClusterOptions {
+        learners: vec![4],
+        ..ClusterOptions::default()
+    })
+    .await;
+    let acks = Arc::new(AckLog::default());
+    let next = Arc::new(AtomicUsize::new(0));
+    let preload = Instant::now();
+    let mut writers = tokio::task::JoinSet::new();
+    for _ in 0..64 {
+        let (client, acks, next) = (client.clone(), acks.clone(), next.clone());
+        writers.spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= keys {
+                    return;
+                }
+                let (key, value) = (format!("many-{i:07}"), format!("v{i}"));
+                let started = Instant::now();
+                client.put_str(&key, &value).await.expect("preload write");
+                acks.record(key, value, started);
+            }
+        });
+    }
+    while let Some(done) = writers.join_next().await {
+        done.expect("writer");
+    }
+    println!("preloaded {keys} keys in {:?}", preload.elapsed());
+
+    let joined = Instant::now();
+    cluster.add_learner(4);
+    let url = format!("{}/admin/promote", cluster.api_url(1));
+    let mut not_caught_up = 0;
+    let promoted = loop {
+        let asked = Instant::now();
+        let (status, body) = post(&url, r#"{"node_id":4}"#, None);
+        assert!(
+            asked.elapsed() < Duration::from_secs(10),
+            "promote hung for {:?}",
+            asked.elapsed()
+        );
+        match status {
+            200 => {
+                assert_eq!(body["voter"].as_bool(), Some(true), "{body}");
+                break joined.elapsed();
+            }
+            409 if body["error"] == "not_caught_up" => not_caught_up += 1,
+            // The learner is not a member yet (join still running).
+            409 if body["error"] == "unknown_node" => {}
+            _ => panic!("promote answered {status} {body}"),
+        }
+        assert!(
+            joined.elapsed() < Duration::from_secs(180),
+            "node 4 not promoted after {:?}\n{}",
+            joined.elapsed(),
+            cluster.log_tails(30)
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    println!(
+        "measured: join -> promoted voter with {keys} keys stored: {promoted:?} \
+         ({not_caught_up} answers 409 not_caught_up before)"
+    );
+    wait_role(
+        &cluster,
+        &[1, 2, 3, 4],
+        4,
+        Role::Follower,
+        Duration::from_secs(15),
+    );
+    assert_all_acks_on_each(&cluster, &[4], &acks.snapshot());
+}
