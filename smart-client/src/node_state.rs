@@ -1,7 +1,7 @@
 //! Per-node request statistics and health, shared lock-free between the
 //! request path, the prober and `stats()`.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -23,8 +23,15 @@ pub(crate) struct NodeState {
     pub in_flight: AtomicU32,
     /// Smoothed RTT of successful attempts.
     pub rtt: AtomicEwma,
-    /// Ejection state; the mutex is held for a few field updates only.
+    /// Ejection state; the mutex is taken only when a failure is on record
+    /// (a failure, a probe, or the first success after failures).
     health: Mutex<HealthState>,
+    /// Lock-free mirrors of `health` for the request path, written under its
+    /// lock: whether any failure or ejection is on record, and the end of the
+    /// current ejection in nanoseconds since `epoch`, plus one (0: none).
+    troubled: AtomicBool,
+    ejected_until: AtomicU64,
+    epoch: Instant,
 }
 
 impl NodeState {
@@ -35,11 +42,30 @@ impl NodeState {
             in_flight: AtomicU32::new(0),
             rtt: AtomicEwma::new(),
             health: Mutex::new(HealthState::new(policy)),
+            troubled: AtomicBool::new(false),
+            ejected_until: AtomicU64::new(0),
+            epoch: Instant::now(),
         }
     }
 
     fn health(&self) -> std::sync::MutexGuard<'_, HealthState> {
         self.health.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Updates the health state under its lock and publishes the mirrors.
+    fn update_health<R>(&self, f: impl FnOnce(&mut HealthState) -> R) -> R {
+        let mut h = self.health();
+        let r = f(&mut h);
+        let until = h.ejected_until.map_or(0, |until| {
+            let nanos = until.saturating_duration_since(self.epoch).as_nanos();
+            u64::try_from(nanos).unwrap_or(u64::MAX - 1) + 1
+        });
+        self.ejected_until.store(until, Ordering::Release);
+        self.troubled.store(
+            h.consecutive_failures != 0 || h.ejected_until.is_some(),
+            Ordering::Release,
+        );
+        r
     }
 
     /// Starts an attempt: counts it and holds an in-flight slot until dropped.
@@ -52,31 +78,36 @@ impl NodeState {
     /// Records a healthy answer and its round-trip time.
     pub(crate) fn on_success(&self, rtt: Duration) {
         self.rtt.observe(rtt);
-        let mut h = self.health();
-        if h.consecutive_failures != 0 || h.ejected_until.is_some() {
-            h.on_success();
+        if self.troubled.load(Ordering::Acquire) {
+            self.update_health(HealthState::on_success);
         }
     }
 
     /// Records a successful probe (no RTT sample: probes are not requests).
     pub(crate) fn on_probe_success(&self) {
-        self.health().on_success();
+        self.update_health(HealthState::on_success);
     }
 
     /// Records a failure; returns true when it ejected the node.
     pub(crate) fn on_failure(&self, now: Instant) -> bool {
         self.errors.fetch_add(1, Ordering::Relaxed);
-        self.health().on_failure(now)
+        self.update_health(|h| h.on_failure(now))
     }
 
     /// Records a failed probe; returns true when it ejected the node again.
     pub(crate) fn on_probe_failure(&self, now: Instant) -> bool {
-        self.health().on_failure(now)
+        self.update_health(|h| h.on_failure(now))
     }
 
-    /// True while the node must not be selected.
+    /// True while the node must not be selected (no lock).
     pub(crate) fn is_ejected(&self, now: Instant) -> bool {
-        self.health().is_ejected(now)
+        match self.ejected_until.load(Ordering::Acquire) {
+            0 => false,
+            until => {
+                let since = now.saturating_duration_since(self.epoch).as_nanos();
+                since < u128::from(until - 1)
+            }
+        }
     }
 
     /// True when the node has failures on record and should be probed: its
@@ -166,10 +197,23 @@ mod tests {
         assert!(!s.on_failure(now));
         assert!(s.on_failure(now));
         assert!(s.is_ejected(now) && !s.wants_probe(now));
-        tokio::time::advance(Duration::from_secs(2)).await;
+        tokio::time::advance(Duration::from_millis(999)).await;
+        assert!(s.is_ejected(Instant::now()), "ejected for 1 s");
+        tokio::time::advance(Duration::from_millis(1001)).await;
+        assert!(!s.is_ejected(Instant::now()), "the ejection ran out");
         assert!(s.wants_probe(Instant::now()));
         s.on_probe_success();
         assert!(!s.is_ejected(Instant::now()) && !s.wants_probe(Instant::now()));
+        // A request's success after failures clears them (the lock-free
+        // path must not skip it).
+        assert!(!s.on_failure(Instant::now()));
+        s.on_success(Duration::from_millis(1));
+        assert!(!s.wants_probe(Instant::now()));
+        assert!(!s.on_failure(Instant::now()) && !s.on_failure(Instant::now()));
+        assert!(
+            !s.is_ejected(Instant::now()),
+            "two failures after a success"
+        );
         reg.retain(|id| id != 1);
         assert!(reg.get(1).is_none());
     }

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use awc::error::{ConnectError, SendRequestError};
+use awc::http::header::{HeaderValue, CONTENT_TYPE};
 use awc::http::Method;
 use bytes::Bytes;
 
@@ -15,6 +16,9 @@ use crate::topology::ReplyHints;
 
 /// Largest response body accepted (values are bounded by the server too).
 const MAX_BODY: usize = 8 * 1024 * 1024;
+
+/// Content type of request bodies (a static header value, not parsed per request).
+const JSON: HeaderValue = HeaderValue::from_static("application/json");
 
 /// A complete answer from one node.
 #[derive(Debug)]
@@ -59,11 +63,7 @@ impl Transport {
         let req = self.client.request(method, url);
         let exchange = async move {
             let sent = match body {
-                Some(b) => {
-                    req.insert_header(("content-type", "application/json"))
-                        .send_body(b)
-                        .await
-                }
+                Some(b) => req.insert_header((CONTENT_TYPE, JSON)).send_body(b).await,
                 None => req.send().await,
             };
             let mut resp = sent.map_err(map_send_error)?;

@@ -1,7 +1,7 @@
 //! The retry budget: retries capped to a fraction of recent traffic (plus a
 //! small floor) so that retries cannot amplify an overload into a storm.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -11,27 +11,40 @@ const SLOTS: usize = 10;
 /// Fixed-point scale: a retry costs this much, a request deposits
 /// `ratio * SCALE`.
 const SCALE: i64 = 1000;
+/// Low bits of a bucket word holding the bucket number (modulo 2^24).
+const ID_BITS: u32 = 24;
+const ID_MASK: u64 = (1 << ID_BITS) - 1;
+/// Bounds of the net deposit held in the remaining 40 bits.
+const AMOUNT_MAX: i64 = (1 << (63 - ID_BITS)) - 1;
 
-#[derive(Debug)]
-struct Slots {
-    /// Net deposit of each bucket.
-    amount: [i64; SLOTS],
-    /// Absolute bucket number each entry currently holds.
-    id: [u64; SLOTS],
+/// One bucket as one word: the bucket number modulo 2^24 in the low bits and
+/// its signed net deposit above them, so that starting a new bucket and
+/// adding to it is one compare-and-swap.
+fn pack(id: u64, amount: i64) -> u64 {
+    #[allow(clippy::cast_sign_loss)]
+    let amount = amount.clamp(-AMOUNT_MAX, AMOUNT_MAX) as u64;
+    (amount << ID_BITS) | (id & ID_MASK)
+}
+
+fn unpack(word: u64) -> (u64, i64) {
+    #[allow(clippy::cast_possible_wrap)]
+    let amount = (word as i64) >> ID_BITS;
+    (word & ID_MASK, amount)
 }
 
 /// Sliding-window retry budget, like tower's `retry::budget::TpsBudget`:
 /// each request deposits `retry_ratio`, each retry withdraws 1, and a reserve
 /// of `min_per_sec * window` retries is always available. Deposits and
-/// withdrawals expire after `window`. `Send + Sync`; the internal mutex is
-/// held for a few additions only.
+/// withdrawals expire after `window`. `Send + Sync` and lock-free: each
+/// bucket is one atomic word. Concurrent withdrawals may overdraw by the
+/// number of threads racing for the last retry.
 #[derive(Debug)]
 pub struct RetryBudget {
     epoch: Instant,
     slot_nanos: u128,
     deposit_amount: i64,
     reserve: i64,
-    slots: Mutex<Slots>,
+    slots: [AtomicU64; SLOTS],
 }
 
 impl Default for RetryBudget {
@@ -63,10 +76,7 @@ impl RetryBudget {
             slot_nanos: (window.as_nanos() / SLOTS as u128).max(1),
             deposit_amount,
             reserve: reserve_retries.saturating_mul(SCALE),
-            slots: Mutex::new(Slots {
-                amount: [0; SLOTS],
-                id: [0; SLOTS],
-            }),
+            slots: Default::default(),
         }
     }
 
@@ -75,24 +85,38 @@ impl RetryBudget {
         u64::try_from(since / self.slot_nanos).unwrap_or(u64::MAX)
     }
 
-    /// Runs `f` on the buckets with the current one zeroed if it is new, and
-    /// passes the balance (reserve plus live buckets) in fixed point.
-    fn with_slots<T>(&self, now: Instant, f: impl FnOnce(&mut i64, i64) -> T) -> T {
+    /// Reserve plus the net deposits of the buckets within the window, in
+    /// fixed point.
+    fn balance(&self, cur: u64) -> i64 {
+        let live: i64 = self
+            .slots
+            .iter()
+            .map(|w| unpack(w.load(Ordering::Acquire)))
+            .filter(|(id, _)| (cur.wrapping_sub(*id) & ID_MASK) < SLOTS as u64)
+            .map(|(_, amount)| amount)
+            .sum();
+        self.reserve.saturating_add(live)
+    }
+
+    /// Adds `delta` to the current bucket (starting it afresh if it still
+    /// holds an older one), if the balance is at least `required` (when set).
+    fn add(&self, now: Instant, delta: i64, required: Option<i64>) -> bool {
         let cur = self.bucket(now);
         let idx = usize::try_from(cur % SLOTS as u64).unwrap_or(0);
-        let mut s = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-        if s.id[idx] != cur {
-            s.id[idx] = cur;
-            s.amount[idx] = 0;
+        let slot = &self.slots[idx];
+        let mut word = slot.load(Ordering::Acquire);
+        loop {
+            if required.is_some_and(|r| self.balance(cur) < r) {
+                return false;
+            }
+            let (id, amount) = unpack(word);
+            let base = if id == cur & ID_MASK { amount } else { 0 };
+            let next = pack(cur, base.saturating_add(delta));
+            match slot.compare_exchange_weak(word, next, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return true,
+                Err(seen) => word = seen,
+            }
         }
-        let live: i64 = s
-            .amount
-            .iter()
-            .zip(s.id.iter())
-            .filter(|(_, &id)| id <= cur && cur - id < SLOTS as u64)
-            .map(|(a, _)| *a)
-            .sum();
-        f(&mut s.amount[idx], self.reserve.saturating_add(live))
     }
 
     /// Records one request (first attempt); call it for every request.
@@ -102,8 +126,7 @@ impl RetryBudget {
 
     /// [`RetryBudget::deposit`] at an explicit time.
     pub fn deposit_at(&self, now: Instant) {
-        let amount = self.deposit_amount;
-        self.with_slots(now, |slot, _| *slot = slot.saturating_add(amount));
+        self.add(now, self.deposit_amount, None);
     }
 
     /// Takes one retry from the budget; `false` means do not retry.
@@ -113,14 +136,7 @@ impl RetryBudget {
 
     /// [`RetryBudget::try_withdraw`] at an explicit time.
     pub fn try_withdraw_at(&self, now: Instant) -> bool {
-        self.with_slots(now, |slot, balance| {
-            if balance >= SCALE {
-                *slot = slot.saturating_sub(SCALE);
-                true
-            } else {
-                false
-            }
-        })
+        self.add(now, -SCALE, Some(SCALE))
     }
 
     /// Retries currently available (for metrics and tests).
@@ -132,9 +148,7 @@ impl RetryBudget {
     /// [`RetryBudget::available`] at an explicit time.
     #[must_use]
     pub fn available_at(&self, now: Instant) -> u64 {
-        self.with_slots(now, |_, balance| {
-            u64::try_from(balance / SCALE).unwrap_or(0)
-        })
+        u64::try_from(self.balance(self.bucket(now)) / SCALE).unwrap_or(0)
     }
 }
 

@@ -121,6 +121,9 @@ struct Worker {
     /// across an await).
     selector: RefCell<Selector>,
     rng: RefCell<SmallRng>,
+    /// What selection needs of each member that changes only with the
+    /// topology view or the leader (see `routing::Members`).
+    members: RefCell<Option<routing::Members>>,
 }
 
 impl Worker {
@@ -130,6 +133,7 @@ impl Worker {
             transport,
             selector: RefCell::new(Selector::with_capacity(8)),
             rng: RefCell::new(SmallRng::from_entropy()),
+            members: RefCell::new(None),
         }
     }
 

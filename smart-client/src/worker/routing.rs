@@ -1,19 +1,75 @@
 //! Routing of one attempt: the cached leader for writes and strong reads,
 //! the selection pipeline for eventual reads.
 
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
 
 use super::Worker;
+use crate::node_state::NodeState;
 use crate::request::Op;
 use crate::selection::{Candidate, NodeId, PickRequest, Role};
-use crate::topology::effective_role;
+use crate::topology::{effective_role, TopologyView};
 
 /// A chosen node for one attempt.
 pub(super) struct Target {
     pub(super) id: NodeId,
     pub(super) base: String,
+}
+
+/// Per member of one topology view under one leader: its role, staleness,
+/// weight and state handle, computed once per view and leader instead of per
+/// request. Only RTT, in-flight count and ejection are read per request.
+pub(super) struct Members {
+    view: Arc<TopologyView>,
+    leader: Option<NodeId>,
+    fixed: Vec<Fixed>,
+}
+
+struct Fixed {
+    role: Role,
+    too_stale: bool,
+    weight: u32,
+    state: Arc<NodeState>,
+}
+
+impl Members {
+    fn new(worker: &Worker, view: Arc<TopologyView>, leader: Option<NodeId>) -> Self {
+        let shared = &*worker.shared;
+        let fixed = view
+            .members
+            .iter()
+            .map(|m| {
+                let role = if m.api_url.is_some() {
+                    effective_role(m.role, m.id, leader)
+                } else {
+                    Role::Unknown
+                };
+                Fixed {
+                    role,
+                    too_stale: role != Role::Leader
+                        && too_stale(
+                            shared.config.selection.max_staleness,
+                            view.commit_index,
+                            m.applied_index,
+                        ),
+                    weight: m.weight.unwrap_or(1),
+                    state: shared.registry.get_or_insert(m.id),
+                }
+            })
+            .collect();
+        Self {
+            view,
+            leader,
+            fixed,
+        }
+    }
+
+    fn is_for(&self, view: &Arc<TopologyView>, leader: Option<NodeId>) -> bool {
+        Arc::ptr_eq(&self.view, view) && self.leader == leader
+    }
 }
 
 impl Worker {
@@ -27,29 +83,23 @@ impl Worker {
             return self.target_of(leader?);
         }
         let view = shared.cache.members();
+        let mut members = self.members.borrow_mut();
+        if !members.as_ref().is_some_and(|m| m.is_for(&view, leader)) {
+            *members = Some(Members::new(self, view.clone(), leader));
+        }
+        let members = members.as_ref()?;
         let now = Instant::now();
         let candidates: Vec<Candidate<'_>> = view
             .members
             .iter()
-            .map(|m| {
-                let role = if m.api_url.is_some() {
-                    effective_role(m.role, m.id, leader)
-                } else {
-                    Role::Unknown
-                };
-                let mut c = Candidate::new(m.id, role, &m.labels);
-                c.weight = m.weight.unwrap_or(1);
-                c.too_stale = role != Role::Leader
-                    && too_stale(
-                        shared.config.selection.max_staleness,
-                        view.commit_index,
-                        m.applied_index,
-                    );
-                if let Some(s) = shared.registry.get(m.id) {
-                    c.rtt_ewma = s.rtt.get().map(quantize_rtt);
-                    c.in_flight = s.in_flight.load(std::sync::atomic::Ordering::Relaxed);
-                    c.ejected = s.is_ejected(now);
-                }
+            .zip(&members.fixed)
+            .map(|(m, f)| {
+                let mut c = Candidate::new(m.id, f.role, &m.labels);
+                c.weight = f.weight;
+                c.too_stale = f.too_stale;
+                c.rtt_ewma = f.state.rtt.get().map(quantize_rtt);
+                c.in_flight = f.state.in_flight.load(Ordering::Relaxed);
+                c.ejected = f.state.is_ejected(now);
                 c
             })
             .collect();
