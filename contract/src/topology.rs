@@ -53,6 +53,11 @@ pub struct Member {
     /// it (absent when unknown).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied_index: Option<u64>,
+    /// How long ago, in milliseconds, the leader's commit index first passed
+    /// `applied_index`, as the answering node knows it: 0 when level, absent
+    /// when unknown (the smart client's `max_staleness_time`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lag_ms: Option<u64>,
     /// Relative capacity for weighted balancing (`[node] weight`; absent
     /// until the member has registered, and then read as 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]

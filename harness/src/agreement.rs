@@ -57,6 +57,7 @@ mod tests {
                     raft_addr: None,
                     labels: Default::default(),
                     applied_index: None,
+                    lag_ms: None,
                     weight: None,
                 })
                 .collect(),

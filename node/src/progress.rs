@@ -96,17 +96,17 @@ impl Progress {
         }
     }
 
-    /// How long ago the commit index first passed `applied` (0 when caught up).
-    pub fn lag_ms(&self, applied: u64) -> u64 {
+    /// How long ago the commit index first passed `applied` (0 when caught
+    /// up; `None` when no sample this node kept shows it).
+    pub fn lag_ms(&self, applied: u64) -> Option<u64> {
         if applied >= self.commit_index() {
-            return 0;
+            return Some(0);
         }
         let history = self.history.lock().expect("progress history");
         history
             .iter()
             .find(|(_, commit)| *commit > applied)
             .map(|(at, _)| at.elapsed().as_millis() as u64)
-            .unwrap_or(0)
     }
 
     fn record_commit(&self, commit: u64) {
@@ -136,7 +136,7 @@ impl Progress {
             metrics::gauge!("kv_replication_lag_entries", "node" => node.clone())
                 .set(entries as f64);
             metrics::gauge!("kv_replication_lag_ms", "node" => node)
-                .set(self.lag_ms(applied) as f64);
+                .set(self.lag_ms(applied).unwrap_or(0) as f64);
         }
     }
 }

@@ -112,6 +112,7 @@ pub fn build(inputs: &ViewInputs<'_>, version: u64) -> NodeView {
                 .or_else(|| inputs.initial_raft_addrs.get(id).cloned()),
             labels: rec.map(|r| r.labels.clone()).unwrap_or_default(),
             applied_index: None,
+            lag_ms: None,
             weight: rec.and_then(|r| r.weight),
         });
     }

@@ -126,6 +126,19 @@ impl SmartClientBuilder {
         self
     }
 
+    /// Followers whose published lag in time (how long ago the leader's
+    /// commit index passed their applied index, as the node answering the
+    /// topology refresh knew it) exceeds `bound` are not chosen for eventual
+    /// reads; unknown lag counts as too stale, the leader always qualifies.
+    /// Combines with [`SmartClientBuilder::max_staleness`]: a follower must
+    /// pass both. The published lag is as old as the last refresh
+    /// (`refresh_interval`), so bounds well above it make sense.
+    #[must_use]
+    pub fn max_staleness_time(mut self, bound: Duration) -> Self {
+        self.config.selection.max_staleness_time = Some(bound);
+        self
+    }
+
     /// Period of the background topology poll.
     #[must_use]
     pub fn refresh_interval(mut self, interval: Duration) -> Self {

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use kv_harness::Cluster;
-use smart_client::{ReadConsistency, ReadPreference, SmartClient};
+use smart_client::{Member, ReadConsistency, ReadPreference, SmartClient, SmartClientBuilder};
 
 /// One cluster at a time (three processes each; CI has two cores).
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -106,40 +106,71 @@ async fn read_your_writes_while_a_follower_is_paused_and_resumed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staleness_bound_skips_a_paused_follower() {
-    let _serial = SERIAL.lock().await;
-    let mut cluster = Cluster::three();
-    let leader = cluster.wait_for_leader(ELECTION);
-    let client = SmartClient::builder()
-        .seeds(cluster.api_urls())
-        .read_preference(ReadPreference::Follower)
-        .session_consistency(false)
-        .max_staleness(10)
-        .build()
-        .await
-        .expect("client bootstraps");
-    let f = followers(&cluster, leader);
-    let (paused, live) = (f[0], f[1]);
-    cluster.pause(paused);
-    for i in 0..50 {
-        client.put_str(&format!("k{i}"), "v").await.expect("write");
-    }
     // The client learns the lag from the topology the nodes publish: either
     // an applied index more than 10 behind, or none at all (the node that
     // answered never reached the paused one).
+    skips_a_paused_follower(
+        |b| b.max_staleness(10),
+        |commit, m| match (commit, m.applied_index) {
+            (Some(c), Some(a)) => c > a + 10,
+            (Some(c), None) => c >= 50,
+            _ => false,
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staleness_bound_in_time_skips_a_paused_follower() {
+    // Lag in time: how long ago the commit index passed the paused
+    // follower's applied index, as published (or unknown).
+    skips_a_paused_follower(
+        |b| b.max_staleness_time(Duration::from_millis(400)),
+        |_, m| m.lag_ms.is_none_or(|lag| lag > 400),
+    )
+    .await;
+}
+
+/// Pauses a follower, writes, waits until the client's topology shows the
+/// follower's lag as `lagging` says, then checks that no eventual read goes
+/// to it, and that it is chosen again once resumed and level.
+async fn skips_a_paused_follower(
+    bound: impl FnOnce(SmartClientBuilder) -> SmartClientBuilder,
+    lagging: impl Fn(Option<u64>, &Member) -> bool,
+) {
+    let _serial = SERIAL.lock().await;
+    let mut cluster = Cluster::three();
+    let leader = cluster.wait_for_leader(ELECTION);
+    let client = bound(
+        SmartClient::builder()
+            .seeds(cluster.api_urls())
+            .read_preference(ReadPreference::Follower)
+            .session_consistency(false),
+    )
+    .build()
+    .await
+    .expect("client bootstraps");
+    let f = followers(&cluster, leader);
+    let (paused, live) = (f[0], f[1]);
+    cluster.pause(paused);
     let until = Instant::now() + Duration::from_secs(10);
+    let mut i = 0;
     loop {
+        // Writes go on while the lag builds up (in entries and in time).
+        client
+            .put_str(&format!("k{}", i % 50), "v")
+            .await
+            .expect("write");
+        i += 1;
         let t = client.topology();
-        let applied = t.member(paused).and_then(|m| m.applied_index);
-        match (t.commit_index, applied) {
-            (Some(c), Some(a)) if c > a + 10 => break,
-            (Some(c), None) if c >= 50 => break,
-            _ => {}
+        if i >= 50 && t.member(paused).is_some_and(|m| lagging(t.commit_index, m)) {
+            break;
         }
         assert!(
             Instant::now() < until,
             "the client never saw the paused follower's lag: {t:?}"
         );
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let before = client.stats();
     for i in 0..100 {

@@ -312,6 +312,7 @@ fn run_selection_case(case: &Value) -> CaseResult {
         policy: BalancePolicy::P2cEwma,
         allow_learner_reads: false,
         max_staleness: None,
+        max_staleness_time: None,
     };
     if let Some(rp) = case.get("read_preference") {
         if let Some(k) = unknown_key(rp, &["mode", "tag_sets"]) {
@@ -476,6 +477,7 @@ fn run_in_window_case(case: &Value) -> CaseResult {
         policy: BalancePolicy::P2cEwma,
         allow_learner_reads: false,
         max_staleness: None,
+        max_staleness_time: None,
     };
     let req = PickRequest::new(Operation::Read(ReadConsistency::Eventual));
     let mut selector = Selector::new();

@@ -51,6 +51,7 @@ async fn topology(state: web::Data<AppState>) -> HttpResponse {
     let mut topo = state.topology().topology.clone();
     for m in &mut topo.members {
         m.applied_index = state.progress.member_applied(m.id);
+        m.lag_ms = m.applied_index.and_then(|a| state.progress.lag_ms(a));
     }
     topo.commit_index = Some(state.progress.commit_index());
     HttpResponse::Ok().json(&topo)

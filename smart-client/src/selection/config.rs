@@ -31,6 +31,14 @@ pub struct SelectionConfig {
     /// `commit_index`); `None` (default) accepts any lag. The leader is never
     /// too stale; a member whose progress is unknown is not excluded.
     pub max_staleness: Option<u64>,
+    /// Largest replication lag, in time, of a follower that may serve
+    /// eventual reads: how long ago the leader's commit index passed the
+    /// follower's published `applied_index`, as the node that answered the
+    /// client's last topology refresh knew it (serialized as
+    /// `max_staleness_ms`). Under a bound, a member whose lag is unknown is
+    /// not chosen; the leader always may be.
+    #[serde(rename = "max_staleness_ms", with = "option_duration_ms")]
+    pub max_staleness_time: Option<Duration>,
 }
 
 impl Default for SelectionConfig {
@@ -42,6 +50,7 @@ impl Default for SelectionConfig {
             policy: BalancePolicy::default(),
             allow_learner_reads: false,
             max_staleness: None,
+            max_staleness_time: None,
         }
     }
 }
@@ -56,6 +65,23 @@ mod duration_ms {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         u64::deserialize(d).map(Duration::from_millis)
+    }
+}
+
+mod option_duration_ms {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    #[allow(clippy::ref_option)]
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => super::duration_ms::serialize(d, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        Ok(Option::<u64>::deserialize(d)?.map(Duration::from_millis))
     }
 }
 
@@ -81,5 +107,11 @@ mod tests {
         assert_eq!(d, SelectionConfig::default());
         assert_eq!(d.policy, BalancePolicy::P2cEwma);
         assert_eq!(d.read_preference, ReadPreference::FollowerPreferred);
+        assert_eq!(d.max_staleness_time, None);
+        let timed: SelectionConfig = serde_json::from_str(r#"{"max_staleness_ms":250}"#).unwrap();
+        assert_eq!(timed.max_staleness_time, Some(Duration::from_millis(250)));
+        let back: SelectionConfig =
+            serde_json::from_str(&serde_json::to_string(&timed).unwrap()).unwrap();
+        assert_eq!(back, timed);
     }
 }

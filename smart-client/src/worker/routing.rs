@@ -47,14 +47,12 @@ impl Members {
                 } else {
                     Role::Unknown
                 };
+                let selection = &shared.config.selection;
                 Fixed {
                     role,
                     too_stale: role != Role::Leader
-                        && too_stale(
-                            shared.config.selection.max_staleness,
-                            view.commit_index,
-                            m.applied_index,
-                        ),
+                        && (too_stale(selection.max_staleness, view.commit_index, m.applied_index)
+                            || too_late(selection.max_staleness_time, m.lag_ms)),
                     weight: m.weight.unwrap_or(1),
                     state: shared.registry.get_or_insert(m.id),
                 }
@@ -153,6 +151,16 @@ fn too_stale(bound: Option<u64>, commit: Option<u64>, applied: Option<u64>) -> b
     }
 }
 
+/// Whether a member's published lag in time exceeds `bound`; unknown lag
+/// counts as too stale under a bound, as in [`too_stale`].
+fn too_late(bound: Option<Duration>, lag_ms: Option<u64>) -> bool {
+    match (bound, lag_ms) {
+        (None, _) => false,
+        (Some(bound), Some(lag)) => u128::from(lag) > bound.as_millis(),
+        (Some(_), None) => true,
+    }
+}
+
 /// Granularity at which balancing compares RTT averages.
 const RTT_GRAIN: Duration = Duration::from_millis(5);
 
@@ -181,6 +189,20 @@ mod tests {
         assert!(too_stale(Some(10), None, Some(0)));
         assert!(too_stale(Some(10), Some(100), None));
         assert!(!too_stale(None, None, None));
+    }
+
+    #[test]
+    fn staleness_bound_in_time() {
+        let bound = Some(Duration::from_millis(500));
+        assert!(!too_late(None, None));
+        assert!(!too_late(None, Some(60_000)));
+        assert!(!too_late(bound, Some(0)));
+        assert!(!too_late(bound, Some(500)));
+        assert!(too_late(bound, Some(501)));
+        assert!(
+            too_late(bound, None),
+            "unknown lag is too stale under a bound"
+        );
     }
 
     #[test]
