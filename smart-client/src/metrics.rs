@@ -18,7 +18,6 @@
 
 use std::time::Duration;
 
-use crate::selection::NodeId;
 
 /// One call of `op` ended, successfully or not.
 pub(crate) fn call(op: &'static str, ok: bool) {
@@ -38,9 +37,10 @@ pub(crate) fn leader_change() {
     metrics::counter!("smart_client_leader_changes_total").increment(1);
 }
 
-/// A successful attempt on `node` took `rtt`.
-pub(crate) fn attempt(node: NodeId, rtt: Duration) {
-    metrics::histogram!("smart_client_attempt_duration_seconds", "node" => node.to_string())
+/// A successful attempt on the node labelled `node` (its id, formatted
+/// once per node) took `rtt`.
+pub(crate) fn attempt(node: &metrics::SharedString, rtt: Duration) {
+    metrics::histogram!("smart_client_attempt_duration_seconds", "node" => node.clone())
         .record(rtt.as_secs_f64());
 }
 

@@ -32,11 +32,14 @@ pub(crate) struct NodeState {
     troubled: AtomicBool,
     ejected_until: AtomicU64,
     epoch: Instant,
+    /// The node id as a metrics label value, formatted once.
+    pub label: metrics::SharedString,
 }
 
 impl NodeState {
-    pub(crate) fn new(policy: EjectionPolicy) -> Self {
+    pub(crate) fn new(id: NodeId, policy: EjectionPolicy) -> Self {
         Self {
+            label: id.to_string().into(),
             requests: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             in_flight: AtomicU32::new(0),
@@ -151,7 +154,7 @@ impl NodeRegistry {
         }
         self.nodes
             .entry(id)
-            .or_insert_with(|| Arc::new(NodeState::new(self.policy)))
+            .or_insert_with(|| Arc::new(NodeState::new(id, self.policy)))
             .clone()
     }
 

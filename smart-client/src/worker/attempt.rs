@@ -25,7 +25,10 @@ impl Worker {
         timeout: Duration,
     ) -> std::result::Result<Answer, AttemptError> {
         let shared = &*self.shared;
-        let state = shared.registry.get_or_insert(target.id);
+        let state = match &target.state {
+            Some(state) => state.clone(),
+            None => shared.registry.get_or_insert(target.id),
+        };
         let _in_flight = state.begin();
         let method = match op {
             Op::Put => Method::PUT,
@@ -73,7 +76,7 @@ impl Worker {
             200..=299 => {
                 let rtt = started.elapsed();
                 state.on_success(rtt);
-                crate::metrics::attempt(target.id, rtt);
+                crate::metrics::attempt(&state.label, rtt);
                 if hints.forwarded_to.is_some() && matches!(op, Op::Put | Op::Delete) {
                     Counters::bump(&shared.counters.forwarded_writes);
                 }
@@ -89,7 +92,7 @@ impl Worker {
             404 if matches!(op, Op::Get(_)) && is_missing_value(&reply.body) => {
                 let rtt = started.elapsed();
                 state.on_success(rtt);
-                crate::metrics::attempt(target.id, rtt);
+                crate::metrics::attempt(&state.label, rtt);
                 Ok(Answer {
                     value: None,
                     index: hints.index,

@@ -17,6 +17,8 @@ use crate::topology::{effective_role, TopologyView};
 pub(super) struct Target {
     pub(super) id: NodeId,
     pub(super) base: String,
+    /// The node's state when selection already holds it (no registry lookup).
+    pub(super) state: Option<Arc<NodeState>>,
 }
 
 /// Per member of one topology view under one leader: its role, staleness,
@@ -122,6 +124,7 @@ impl Worker {
         Some(Target {
             id: m.id,
             base: m.api_url.clone()?,
+            state: Some(members.fixed[idx].state.clone()),
         })
     }
 
@@ -130,7 +133,11 @@ impl Worker {
         let view = self.shared.cache.members();
         let base = view.member(id)?.api_url.clone();
         match base {
-            Some(base) => Some(Target { id, base }),
+            Some(base) => Some(Target {
+                id,
+                base,
+                state: None,
+            }),
             None => {
                 self.shared.refresh.request();
                 None
