@@ -18,7 +18,6 @@
 
 use std::time::Duration;
 
-
 /// One call of `op` ended, successfully or not.
 pub(crate) fn call(op: &'static str, ok: bool) {
     metrics::counter!("smart_client_requests_total", "op" => op).increment(1);
