@@ -6,6 +6,7 @@
 //! | `PUT /kv/{key}` | [`PutBody`] | 200 [`OkAnswer`] |
 //! | `DELETE /kv/{key}` | none | 200 [`OkAnswer`] |
 //! | `GET /kv/{key}?consistency=` ([`Consistency`]) `[&min_index=N]` ([`MIN_INDEX_PARAM`]) | none | 200 / 404 [`ValueAnswer`] |
+//! | `GET /kv?prefix=p&limit=N` ([`PREFIX_PARAM`], [`LIMIT_PARAM`]) `[&consistency=][&min_index=N]` | none | 200 [`ListAnswer`] |
 //!
 //! A successful write carries [`crate::headers::INDEX`], every read answer
 //! [`crate::headers::APPLIED_INDEX`]. The node reads request bodies field by
@@ -26,6 +27,20 @@ pub const CONSISTENCY_PARAM: &str = "consistency";
 /// older state. A session's token: the highest `x-kv-index` or
 /// `x-kv-applied-index` it has seen.
 pub const MIN_INDEX_PARAM: &str = "min_index";
+
+/// Name of the query parameter of a listing (`GET /kv?prefix=p`): the keys
+/// that start with it (an empty or absent prefix lists every key).
+pub const PREFIX_PARAM: &str = "prefix";
+
+/// Name of the query parameter that bounds a listing's items (1 to
+/// [`MAX_LIST_LIMIT`], default [`DEFAULT_LIST_LIMIT`]).
+pub const LIMIT_PARAM: &str = "limit";
+
+/// Items of a listing without `limit`.
+pub const DEFAULT_LIST_LIMIT: usize = 100;
+
+/// Largest `limit` a listing accepts.
+pub const MAX_LIST_LIMIT: usize = 1000;
 
 /// How fresh a read must be (`?consistency=linearizable|lease|eventual`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -108,6 +123,25 @@ pub struct ValueAnswer {
     /// (`null` is not absent), so an error body never reads as a missing key.
     #[serde(deserialize_with = "required")]
     pub value: Option<String>,
+}
+
+/// One key of a listing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListItem {
+    /// The key.
+    pub key: String,
+    /// Its value.
+    pub value: String,
+}
+
+/// Answer of `GET /kv?prefix=p&limit=N`: the first `limit` keys starting with
+/// the prefix, in byte order of the key, and whether more keys matched.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListAnswer {
+    /// Matching keys and values, sorted by key.
+    pub items: Vec<ListItem>,
+    /// More keys matched than `limit` allowed.
+    pub truncated: bool,
 }
 
 /// Decodes an `Option` field that must be present (it may be `null`).

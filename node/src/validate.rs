@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
-use kv_contract::kv::{CONSISTENCY_PARAM, MIN_INDEX_PARAM};
+use kv_contract::kv::{
+    CONSISTENCY_PARAM, DEFAULT_LIST_LIMIT, LIMIT_PARAM, MAX_LIST_LIMIT, MIN_INDEX_PARAM,
+    PREFIX_PARAM,
+};
 use serde_json::Value;
 
 use crate::config::{Consistency, NodeSettings};
@@ -136,9 +139,76 @@ pub struct ReadQuery {
 /// Parse a read's query string; a bad `consistency` or a `min_index` that is
 /// not a non-negative integer is a 400.
 pub fn parse_read_query(query: &str, default: Consistency) -> ApiResult<ReadQuery> {
-    let pairs = serde_urlencoded::from_str::<Vec<(String, String)>>(query)
-        .map_err(|e| ApiError::bad("invalid_query", format!("malformed query string: {e}")))?;
-    let last = |name: &str| pairs.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v);
+    read_query(&query_pairs(query)?, default)
+}
+
+fn query_pairs(query: &str) -> ApiResult<Vec<(String, String)>> {
+    serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+        .map_err(|e| ApiError::bad("invalid_query", format!("malformed query string: {e}")))
+}
+
+/// The last value of parameter `name` in `pairs`.
+fn last<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a String> {
+    pairs.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v)
+}
+
+/// A listing's query: the read's consistency and `min_index`, the prefix
+/// (empty: every key) and how many items at most.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListQuery {
+    /// Consistency and session index, as for a single read.
+    pub read: ReadQuery,
+    /// Keys listed start with it.
+    pub prefix: String,
+    /// Most items returned (1 to `MAX_LIST_LIMIT`).
+    pub limit: usize,
+}
+
+/// Parse `GET /kv?prefix=p&limit=N[&consistency=][&min_index=]`; a prefix
+/// longer than a key may be is a 400 `prefix_too_large`, a `limit` that is
+/// not an integer in 1..=1000 a 400 `invalid_limit`.
+pub fn parse_list_query(
+    query: &str,
+    default: Consistency,
+    limits: &Limits,
+) -> ApiResult<ListQuery> {
+    let pairs = query_pairs(query)?;
+    let read = read_query(&pairs, default)?;
+    let prefix = last(&pairs, PREFIX_PARAM).cloned().unwrap_or_default();
+    if prefix.len() > limits.max_key {
+        return Err(ApiError::bad(
+            "prefix_too_large",
+            format!(
+                "prefix is {} bytes, longer than a key may be ({} bytes)",
+                prefix.len(),
+                limits.max_key
+            ),
+        ));
+    }
+    let limit = match last(&pairs, LIMIT_PARAM) {
+        None => DEFAULT_LIST_LIMIT,
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_LIST_LIMIT).contains(n))
+            .ok_or_else(|| {
+                ApiError::bad(
+                    "invalid_limit",
+                    format!(
+                        "{LIMIT_PARAM} must be an integer from 1 to {MAX_LIST_LIMIT}, got {v:?}"
+                    ),
+                )
+            })?,
+    };
+    Ok(ListQuery {
+        read,
+        prefix,
+        limit,
+    })
+}
+
+fn read_query(pairs: &[(String, String)], default: Consistency) -> ApiResult<ReadQuery> {
+    let last = |name: &str| last(pairs, name);
     let consistency = match last(CONSISTENCY_PARAM) {
         None => default,
         Some(v) => Consistency::parse(v).ok_or_else(|| {
@@ -305,6 +375,23 @@ mod tests {
         ] {
             assert_eq!(code(q(bad)), "invalid_min_index", "{bad}");
         }
+    }
+
+    #[test]
+    fn list_query() {
+        let d = Consistency::Lease;
+        let q = |s| parse_list_query(s, d, &LIMITS);
+        let all = q("").expect("ok");
+        assert_eq!((all.prefix.as_str(), all.limit), ("", 100));
+        assert_eq!(all.read.consistency, d);
+        let some = q("prefix=a%2Fb&limit=1000&consistency=eventual&min_index=7").expect("ok");
+        assert_eq!((some.prefix.as_str(), some.limit), ("a/b", 1000));
+        assert_eq!(some.read.min_index, Some(7));
+        for bad in ["limit=0", "limit=1001", "limit=x", "limit=", "limit=-3"] {
+            assert_eq!(code(q(bad)), "invalid_limit", "{bad}");
+        }
+        assert_eq!(code(q("prefix=123456789")), "prefix_too_large");
+        assert_eq!(code(q("consistency=strong")), "invalid_consistency");
     }
 
     #[test]

@@ -283,7 +283,8 @@ fn bad_input_gets_json_4xx_and_the_node_keeps_serving() {
                 405,
                 "method_not_allowed",
             ),
-            ("GET", "/kv".into(), None, 405, "method_not_allowed"),
+            ("DELETE", "/kv".into(), None, 405, "method_not_allowed"),
+            ("GET", "/kv?limit=0".into(), None, 400, "invalid_limit"),
             (
                 "DELETE",
                 "/topology".into(),
@@ -507,4 +508,98 @@ fn min_index_reads_never_answer_older_state() {
     let a = get(&furl, "no-such-key", "eventual");
     assert_eq!(a.status, 404, "{a:?}");
     applied(&a);
+}
+
+/// `GET /kv?prefix=p&limit=N`: sorted items, `truncated`, every consistency
+/// on a follower (lease and linearizable forwarded to the leader), eventual
+/// listings on every node, and 400s for a bad limit, prefix or consistency.
+#[test]
+fn prefix_listing_with_limits() {
+    let cluster = Cluster::three();
+    let leader = cluster.wait_for_leader(Duration::from_secs(30));
+    let lurl = cluster.api_url(leader);
+    let follower = *cluster
+        .ids()
+        .iter()
+        .find(|id| **id != leader)
+        .expect("a follower");
+    let furl = cluster.api_url(follower);
+    for i in 0..25 {
+        let a = put(&lurl, &format!("list/a/{i:02}"), &format!("v{i}"));
+        assert_eq!(a.status, 200, "{a:?}");
+    }
+    for key in ["list/b/1", "list/b/2", "other"] {
+        assert_eq!(put(&lurl, key, "x").status, 200);
+    }
+    let list = |base: &str, query: &str| call("GET", &format!("{base}/kv?{query}"), None);
+    let keys = |a: &common::Answer| -> Vec<String> {
+        a.json["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|i| i["key"].as_str().expect("key").to_string())
+            .collect()
+    };
+
+    for c in ["linearizable", "lease"] {
+        let a = list(
+            &furl,
+            &format!("prefix=list%2Fa%2F&limit=10&consistency={c}"),
+        );
+        assert_eq!(a.status, 200, "{c}: {a:?}");
+        let expected: Vec<String> = (0..10).map(|i| format!("list/a/{i:02}")).collect();
+        assert_eq!(keys(&a), expected, "{c}");
+        assert_eq!(a.json["truncated"], true, "{c}");
+        assert_eq!(a.json["items"][3]["value"], "v3");
+        assert!(a.header("x-kv-applied-index").is_some(), "{a:?}");
+        let all = list(
+            &furl,
+            &format!("prefix=list%2Fa%2F&limit=25&consistency={c}"),
+        );
+        assert_eq!(
+            (keys(&all).len(), &all.json["truncated"]),
+            (25, &false.into())
+        );
+    }
+    // Eventual listings on every node converge: 27 keys under `list/`, 28 in all.
+    for id in cluster.ids() {
+        let url = cluster.api_url(id);
+        let seen = wait_until(Duration::from_secs(5), || {
+            let a = list(&url, "prefix=list%2F&limit=1000&consistency=eventual");
+            (keys(&a).len() == 27).then_some(a)
+        });
+        let a = seen.unwrap_or_else(|| panic!("node {id} never listed the 27 keys"));
+        assert_eq!(a.json["truncated"], false);
+        let all = list(&url, "consistency=eventual&limit=1000");
+        assert_eq!(keys(&all).len(), 28, "no prefix lists every key");
+    }
+    let none = list(&furl, "prefix=nothing-here&consistency=linearizable");
+    assert_eq!(none.status, 200);
+    assert_eq!(
+        none.json,
+        serde_json::json!({ "items": [], "truncated": false })
+    );
+
+    for (query, code) in [
+        ("prefix=a&limit=0", "invalid_limit"),
+        ("prefix=a&limit=1001", "invalid_limit"),
+        ("prefix=a&limit=ten", "invalid_limit"),
+        ("prefix=a&consistency=strong", "invalid_consistency"),
+        (
+            "prefix=a&consistency=eventual&min_index=x",
+            "invalid_min_index",
+        ),
+    ] {
+        let a = list(&furl, query);
+        assert_eq!(
+            (a.status, a.json["error"].as_str()),
+            (400, Some(code)),
+            "{query}: {a:?}"
+        );
+    }
+    let long = "p".repeat(10_000);
+    let a = list(&furl, &format!("prefix={long}"));
+    assert_eq!(a.json["error"], "prefix_too_large", "{a:?}");
+    // The node keeps serving.
+    assert_eq!(get(&furl, "other", "linearizable").json["value"], "x");
 }

@@ -8,6 +8,7 @@
 //! a local task. When the last handle is dropped the queue closes and the
 //! thread stops. [`SmartClient::builder`] is in `builder`.
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -16,9 +17,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::config::ClientConfig;
 use crate::error::{Error, Result};
-use kv_contract::eventual_min_index_query;
+use kv_contract::{eventual_min_index_query, ListAnswer};
 
-use crate::request::{consistency_query, key_path, value_body, Answer, Call, Op};
+use crate::request::{consistency_query, key_path, list_path, value_body, Answer, Call, Op};
 use crate::selection::ReadConsistency;
 use crate::session::Session;
 use crate::shared::Shared;
@@ -93,31 +94,31 @@ impl SmartClient {
         rx.await.map_err(|_| Error::Shutdown)?
     }
 
-    /// Runs a call for `session`: an eventual read carries the session's
-    /// index as `min_index` (unless sessions are off), and every answer's
-    /// index advances the session.
+    /// The query of a read for `session`: an eventual read carries the
+    /// session's index as `min_index` (unless sessions are off).
+    fn read_query(&self, session: &AtomicU64, consistency: ReadConsistency) -> Cow<'static, str> {
+        let index = session.load(Ordering::Acquire);
+        if consistency == ReadConsistency::Eventual
+            && index > 0
+            && self.inner.shared.config.session_consistency
+        {
+            Cow::Owned(eventual_min_index_query(index))
+        } else {
+            Cow::Borrowed(consistency_query(consistency))
+        }
+    }
+
+    /// Runs a call for `session` on `path`; every answer's index advances
+    /// the session.
     async fn session_call(
         &self,
         session: &AtomicU64,
         op: Op,
-        key: &[u8],
+        path: String,
         body: Option<Bytes>,
+        key_len: usize,
     ) -> Result<Option<Bytes>> {
-        let path = match op {
-            Op::Get(consistency) => {
-                let index = session.load(Ordering::Acquire);
-                if consistency == ReadConsistency::Eventual
-                    && index > 0
-                    && self.inner.shared.config.session_consistency
-                {
-                    key_path(key, &eventual_min_index_query(index))?
-                } else {
-                    key_path(key, consistency_query(consistency))?
-                }
-            }
-            Op::Put | Op::Delete => key_path(key, "")?,
-        };
-        let answer = self.call(op, path, body, key.len()).await?;
+        let answer = self.call(op, path, body, key_len).await?;
         if let Some(index) = answer.index {
             session.fetch_max(index, Ordering::AcqRel);
         }
@@ -126,7 +127,8 @@ impl SmartClient {
 
     pub(crate) async fn put_in(&self, session: &AtomicU64, key: &[u8], value: &[u8]) -> Result<()> {
         let body = value_body(value)?;
-        self.session_call(session, Op::Put, key, Some(body))
+        let path = key_path(key, "")?;
+        self.session_call(session, Op::Put, path, Some(body), key.len())
             .await
             .map(drop)
     }
@@ -137,14 +139,49 @@ impl SmartClient {
         key: &[u8],
         consistency: ReadConsistency,
     ) -> Result<Option<Bytes>> {
-        self.session_call(session, Op::Get(consistency), key, None)
+        let path = key_path(key, &self.read_query(session, consistency))?;
+        self.session_call(session, Op::Get(consistency), path, None, key.len())
             .await
     }
 
     pub(crate) async fn delete_in(&self, session: &AtomicU64, key: &[u8]) -> Result<()> {
-        self.session_call(session, Op::Delete, key, None)
+        let path = key_path(key, "")?;
+        self.session_call(session, Op::Delete, path, None, key.len())
             .await
             .map(drop)
+    }
+
+    pub(crate) async fn scan_prefix_in(
+        &self,
+        session: &AtomicU64,
+        prefix: &[u8],
+        limit: usize,
+        consistency: ReadConsistency,
+    ) -> Result<ListAnswer> {
+        let path = list_path(prefix, limit, &self.read_query(session, consistency))?;
+        let body = self
+            .session_call(session, Op::List(consistency), path, None, prefix.len())
+            .await?
+            .unwrap_or_default();
+        serde_json::from_slice(&body).map_err(|e| Error::Unavailable {
+            last_error: format!("unreadable listing: {e}"),
+        })
+    }
+
+    /// The keys starting with `prefix` (all keys when it is empty) and their
+    /// values, sorted by key, at most `limit` (1 to 1000) of them;
+    /// `truncated` says more keys matched. `consistency` as for
+    /// [`SmartClient::get`]: eventual listings go to a follower (with this
+    /// handle's session index), lease and linearizable ones to the leader,
+    /// which confirms its leadership first. Advances the session.
+    pub async fn scan_prefix(
+        &self,
+        prefix: impl AsRef<[u8]>,
+        limit: usize,
+        consistency: ReadConsistency,
+    ) -> Result<ListAnswer> {
+        self.scan_prefix_in(&self.inner.session, prefix.as_ref(), limit, consistency)
+            .await
     }
 
     /// Writes `value` under `key` (both UTF-8; anything else is a

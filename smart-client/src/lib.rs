@@ -85,6 +85,7 @@ pub use builder::SmartClientBuilder;
 pub use client::SmartClient;
 pub use config::ClientConfig;
 pub use error::{Error, Result};
+pub use kv_contract::{ListAnswer, ListItem};
 pub use retry::{Backoff, EjectionPolicy, Jitter, RetryPolicy};
 pub use selection::{BalancePolicy, NodeId, ReadConsistency, ReadPreference, Role, TagSet};
 pub use session::Session;

@@ -21,13 +21,15 @@ pub(crate) enum Op {
     Get(ReadConsistency),
     /// `DELETE /kv/{key}`.
     Delete,
+    /// `GET /kv?prefix=...&limit=...&consistency=...`.
+    List(ReadConsistency),
 }
 
 impl Op {
     /// The routing class used by selection.
     pub(crate) fn operation(self) -> Operation {
         match self {
-            Op::Get(c) => Operation::Read(c),
+            Op::Get(c) | Op::List(c) => Operation::Read(c),
             Op::Put | Op::Delete => Operation::Write,
         }
     }
@@ -40,6 +42,9 @@ impl Op {
             Op::Get(ReadConsistency::Lease) => "get_lease",
             Op::Get(ReadConsistency::Eventual) => "get_eventual",
             Op::Delete => "delete",
+            Op::List(ReadConsistency::Linearizable) => "list_linearizable",
+            Op::List(ReadConsistency::Lease) => "list_lease",
+            Op::List(ReadConsistency::Eventual) => "list_eventual",
         }
     }
 
@@ -53,7 +58,7 @@ impl Op {
     /// other writer can write the same key, e.g. one key per write).
     pub(crate) fn idempotency(self, retry_unknown_writes: bool) -> Idempotency {
         match self {
-            Op::Get(_) => Idempotency::Idempotent,
+            Op::Get(_) | Op::List(_) => Idempotency::Idempotent,
             Op::Put | Op::Delete if retry_unknown_writes => Idempotency::Idempotent,
             Op::Put | Op::Delete => Idempotency::NotIdempotent,
         }
@@ -99,6 +104,21 @@ fn unreserved(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
 }
 
+/// Appends `bytes` to `out`, percent-encoding all but RFC 3986 unreserved
+/// bytes (valid in a path segment and in a query value alike).
+fn percent_encode_into(out: &mut String, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &b in bytes {
+        if unreserved(b) {
+            out.push(char::from(b));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 15)]));
+        }
+    }
+}
+
 /// Validates a key (non-empty UTF-8, as the server requires) and returns
 /// `/kv/{percent-encoded key}` followed by `query`.
 pub(crate) fn key_path(key: &[u8], query: &str) -> Result<String> {
@@ -111,19 +131,39 @@ pub(crate) fn key_path(key: &[u8], query: &str) -> Result<String> {
             "key is not valid UTF-8 (the service stores UTF-8 keys only)",
         ));
     }
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut path = String::with_capacity(4 + key.len() * 3 + query.len());
     path.push_str("/kv/");
-    for &b in key {
-        if unreserved(b) {
-            path.push(char::from(b));
-        } else {
-            path.push('%');
-            path.push(char::from(HEX[usize::from(b >> 4)]));
-            path.push(char::from(HEX[usize::from(b & 15)]));
-        }
-    }
+    percent_encode_into(&mut path, key);
     path.push_str(query);
+    Ok(path)
+}
+
+/// `/kv?prefix={percent-encoded prefix}&limit={limit}` followed by `&` and
+/// `query` without its `?` (a read's consistency and session index); the
+/// prefix must be UTF-8 and `limit` within 1..=1000, as the server requires.
+pub(crate) fn list_path(prefix: &[u8], limit: usize, query: &str) -> Result<String> {
+    let prefix = std::str::from_utf8(prefix).map_err(|_| {
+        Error::bad_request(
+            "invalid_utf8",
+            "prefix is not valid UTF-8 (the service stores UTF-8 keys only)",
+        )
+    })?;
+    if !(1..=kv_contract::kv::MAX_LIST_LIMIT).contains(&limit) {
+        return Err(Error::bad_request(
+            "invalid_limit",
+            format!(
+                "limit must be from 1 to {}, got {limit}",
+                kv_contract::kv::MAX_LIST_LIMIT
+            ),
+        ));
+    }
+    let rest = query.strip_prefix('?').unwrap_or(query);
+    let mut path = String::with_capacity(32 + prefix.len() * 3 + rest.len());
+    path.push_str("/kv?");
+    path.push_str(kv_contract::kv::PREFIX_PARAM);
+    path.push('=');
+    percent_encode_into(&mut path, prefix.as_bytes());
+    path.push_str(&format!("&{}={limit}&{rest}", kv_contract::kv::LIMIT_PARAM));
     Ok(path)
 }
 
@@ -167,6 +207,32 @@ mod tests {
             key_path(&[0xff, 0x00], ""),
             Err(Error::BadRequest { code, .. }) if code == "invalid_utf8"
         ));
+    }
+
+    #[test]
+    fn listing_paths() {
+        assert_eq!(
+            list_path("a/b&c".as_bytes(), 10, "?consistency=eventual").unwrap(),
+            "/kv?prefix=a%2Fb%26c&limit=10&consistency=eventual"
+        );
+        assert_eq!(
+            list_path(b"", 1000, "?consistency=eventual&min_index=5").unwrap(),
+            "/kv?prefix=&limit=1000&consistency=eventual&min_index=5"
+        );
+        for bad in [0, 1001] {
+            assert!(matches!(
+                list_path(b"p", bad, ""),
+                Err(Error::BadRequest { code, .. }) if code == "invalid_limit"
+            ));
+        }
+        assert!(matches!(
+            list_path(&[0xff], 1, ""),
+            Err(Error::BadRequest { code, .. }) if code == "invalid_utf8"
+        ));
+        assert_eq!(
+            Op::List(ReadConsistency::Eventual).idempotency(false),
+            Idempotency::Idempotent
+        );
     }
 
     #[test]

@@ -69,6 +69,19 @@ impl Session {
         Ok(value.map(|v| String::from_utf8_lossy(&v).into_owned()))
     }
 
+    /// [`SmartClient::scan_prefix`] in this session: an eventual listing
+    /// sees at least this session's index.
+    pub async fn scan_prefix(
+        &self,
+        prefix: impl AsRef<[u8]>,
+        limit: usize,
+        consistency: ReadConsistency,
+    ) -> Result<kv_contract::ListAnswer> {
+        self.client
+            .scan_prefix_in(&self.index, prefix.as_ref(), limit, consistency)
+            .await
+    }
+
     /// [`SmartClient::delete`] in this session.
     pub async fn delete(&self, key: impl AsRef<[u8]>) -> Result<()> {
         self.client.delete_in(&self.index, key.as_ref()).await

@@ -489,3 +489,48 @@ async fn usable_from_an_actix_web_handler() {
         smart.saturating_sub(raw).as_micros()
     );
 }
+
+/// Prefix listings through the client: sorted and bounded on the leader
+/// (linearizable, lease), and an eventual listing right after this handle's
+/// own write sees it (the session's index goes along as `min_index`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scan_prefix_through_the_client() {
+    let _serial = SERIAL.lock().await;
+    let cluster = Cluster::three();
+    cluster.wait_for_leader(ELECTION);
+    let c = client(&cluster, Duration::from_secs(5)).await;
+    for i in 0..30 {
+        c.put_str(&format!("scan/{i:02}"), &format!("v{i}"))
+            .await
+            .unwrap();
+    }
+    c.put_str("scanner", "not under scan/").await.unwrap();
+    for consistency in [ReadConsistency::Linearizable, ReadConsistency::Lease] {
+        let page = c.scan_prefix("scan/", 10, consistency).await.unwrap();
+        let keys: Vec<&str> = page.items.iter().map(|i| i.key.as_str()).collect();
+        let expected: Vec<String> = (0..10).map(|i| format!("scan/{i:02}")).collect();
+        assert_eq!(keys, expected, "{consistency:?}");
+        assert_eq!(page.items[7].value, "v7");
+        assert!(page.truncated, "{consistency:?}");
+    }
+    for round in 0..20 {
+        let key = format!("scan/new-{round:02}");
+        c.put_str(&key, "fresh").await.unwrap();
+        let page = c
+            .scan_prefix("scan/", 1000, ReadConsistency::Eventual)
+            .await
+            .unwrap();
+        assert!(!page.truncated);
+        assert_eq!(page.items.len(), 31 + round, "round {round}");
+        assert!(
+            page.items
+                .iter()
+                .any(|i| i.key == key && i.value == "fresh"),
+            "an eventual listing after this handle's write missed it (round {round})"
+        );
+    }
+    assert!(matches!(
+        c.scan_prefix("scan/", 0, ReadConsistency::Eventual).await,
+        Err(Error::BadRequest { code, .. }) if code == "invalid_limit"
+    ));
+}

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use d_engine::StateMachine;
 use d_engine_core::config::ReadConsistencyPolicy;
 use kv_contract::headers::{APPLIED_INDEX, INDEX};
-use kv_contract::{OkAnswer, ValueAnswer};
+use kv_contract::{ListAnswer, ListItem, OkAnswer, ValueAnswer};
 use percent_encoding::percent_decode;
 
 use crate::config::Consistency;
@@ -29,6 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/kv")
             .route(web::post().to(post_kv))
+            .route(web::get().to(list_kv))
             .default_service(web::to(super::method_not_allowed)),
     )
     .service(
@@ -176,6 +177,81 @@ async fn get_kv(
         }
     }
     forward::to_leader(&state, &fwd, &req, Bytes::new(), "read").await
+}
+
+/// `GET /kv?prefix=p&limit=N`: the keys starting with `p`, sorted, at most
+/// `N`. Eventual listings are served from this node's state machine (after
+/// `min_index`, as reads). Lease and linearizable listings run on the leader:
+/// a read of the same consistency confirms leadership and waits until the
+/// state machine has applied the read index, then the state machine is
+/// scanned, so the listing reflects at least every write acknowledged before
+/// it started. (d-engine's own prefix scan reads the leader's state machine
+/// without that confirmation.)
+async fn list_kv(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    fwd: web::Data<Forwarder>,
+) -> ApiResult<HttpResponse> {
+    let query = validate::parse_list_query(
+        req.query_string(),
+        state.settings.default_consistency,
+        &state.limits,
+    )?;
+    let policy = match query.read.consistency {
+        Consistency::Eventual => {
+            if let Some(min_index) = query.read.min_index {
+                wait_for_index(&state, min_index).await?;
+            }
+            return list_response(&state, &query.prefix, query.limit);
+        }
+        Consistency::Lease => ReadConsistencyPolicy::LeaseRead,
+        Consistency::Linearizable => ReadConsistencyPolicy::LinearizableRead,
+    };
+    if state.engine.is_leader() {
+        // The barrier: any key will do, the answer is not used.
+        let barrier = state
+            .engine
+            .client()
+            .get_with_consistency(query.prefix.as_bytes(), policy)
+            .await;
+        match barrier {
+            Ok(_) => return list_response(&state, &query.prefix, query.limit),
+            Err(e) => match classify(e, state.engine_timeout_ms()) {
+                EngineFailure::Api(err) => return Err(err),
+                EngineFailure::NotLeader => {}
+            },
+        }
+    }
+    forward::to_leader(&state, &fwd, &req, Bytes::new(), "read").await
+}
+
+/// This node's keys starting with `prefix` (API keys only), sorted, at most
+/// `limit`, with the applied index taken after the scan (as for reads).
+fn list_response(state: &AppState, prefix: &str, limit: usize) -> ApiResult<HttpResponse> {
+    let scan = state
+        .state_machine
+        .scan_prefix(prefix.as_bytes())
+        .map_err(|e| ApiError::Internal(format!("state machine scan failed: {e}")))?;
+    let mut entries = scan.entries;
+    // Only the API's key space: UTF-8 keys. The node's own records live
+    // under a 0xFF prefix (`registry::RECORD_PREFIX`), which is not UTF-8.
+    entries.retain(|(k, _)| std::str::from_utf8(k).is_ok());
+    let truncated = entries.len() > limit;
+    if truncated {
+        entries.select_nth_unstable_by(limit - 1, |a, b| a.0.cmp(&b.0));
+        entries.truncate(limit);
+    }
+    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let items = entries
+        .into_iter()
+        .map(|(k, v)| ListItem {
+            key: String::from_utf8_lossy(&k).into_owned(),
+            value: String::from_utf8_lossy(&v).into_owned(),
+        })
+        .collect();
+    Ok(HttpResponse::Ok()
+        .insert_header((APPLIED_INDEX, state.progress.applied()))
+        .json(ListAnswer { items, truncated }))
 }
 
 /// This node's applied index once it is at least `min_index`, waiting up to

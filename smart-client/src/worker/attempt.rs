@@ -32,7 +32,7 @@ impl Worker {
         let _in_flight = state.begin();
         let method = match op {
             Op::Put => Method::PUT,
-            Op::Get(_) => Method::GET,
+            Op::Get(_) | Op::List(_) => Method::GET,
             Op::Delete => Method::DELETE,
         };
         let mut url = String::with_capacity(target.base.len() + path.len());
@@ -82,6 +82,8 @@ impl Worker {
                 }
                 let value = match op {
                     Op::Get(_) => parse_value(&reply.body)?,
+                    // Decoded by the caller (`SmartClient::scan_prefix`).
+                    Op::List(_) => Some(reply.body),
                     Op::Put | Op::Delete => None,
                 };
                 Ok(Answer {
