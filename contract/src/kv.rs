@@ -95,13 +95,34 @@ pub struct PostBody<'a> {
     pub value: Cow<'a, str>,
 }
 
-/// `PUT /kv/{key}` body: `{"value":"v"}`.
+/// `PUT /kv/{key}` body: `{"value":"v"}`, or `{"value":"v","ttl_secs":N}`
+/// for a key that expires N seconds after it is applied (`POST /kv` takes
+/// `ttl_secs` too).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PutBody<'a> {
     /// The value (a JSON string); borrowed when encoding, so a large value is not copied.
     #[serde(borrow)]
     pub value: Cow<'a, str>,
+    /// Seconds until the key expires (1 to ten years); absent: never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_secs: Option<u64>,
 }
+
+/// `POST /kv/{key}/cas` body: `{"expected":"old","value":"new"}` swaps only
+/// if the key holds `"old"`; `"expected":null` only if the key is absent.
+/// 200 [`OkAnswer`] when swapped, 409 `cas_failed` otherwise.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CasBody<'a> {
+    /// The value the key must hold, `None` (JSON `null`) for "absent".
+    #[serde(borrow)]
+    pub expected: Option<Cow<'a, str>>,
+    /// The new value.
+    #[serde(borrow)]
+    pub value: Cow<'a, str>,
+}
+
+/// Error code of a compare-and-swap that found another value (409).
+pub const CAS_FAILED: &str = "cas_failed";
 
 /// Answer of a successful write or delete (and of a member registration): `{"ok":true}`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -165,6 +186,7 @@ mod tests {
         );
         let put = PutBody {
             value: "a\"b".into(),
+            ttl_secs: None,
         };
         let text = serde_json::to_string(&put).unwrap();
         assert_eq!(text, r#"{"value":"a\"b"}"#);

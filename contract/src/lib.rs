@@ -28,7 +28,7 @@ pub mod topology;
 pub use cluster::{MemberRecord, NodeIdBody, PromoteAnswer, RemoveAnswer, RoleAnswer};
 pub use error::{ErrorBody, Outcome};
 pub use kv::{
-    eventual_min_index_query, Consistency, ListAnswer, ListItem, OkAnswer, PostBody, PutBody,
-    ValueAnswer,
+    eventual_min_index_query, CasBody, Consistency, ListAnswer, ListItem, OkAnswer, PostBody,
+    PutBody, ValueAnswer,
 };
 pub use topology::{Member, Role, Topology};

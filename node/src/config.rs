@@ -282,6 +282,19 @@ impl NodeConfig {
                         .or_insert_with(|| toml::Value::Integer(*value));
                 }
             }
+            // Keys with a TTL (`ttl_secs`) need d-engine's lease manager, off
+            // by default in d-engine: on unless the config says otherwise.
+            let state_machine = raft
+                .entry("state_machine")
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if let Some(state_machine) = state_machine.as_table_mut() {
+                let lease = state_machine
+                    .entry("lease")
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                if let Some(lease) = lease.as_table_mut() {
+                    lease.entry("enabled").or_insert(toml::Value::Boolean(true));
+                }
+            }
         }
         let cluster = raw
             .get("cluster")

@@ -22,11 +22,22 @@ pub async fn start(
     let config_path = cfg.write_effective()?;
     let storage = FileStorageEngine::new(cfg.data_dir.join("storage"))
         .map_err(|e| NodeError::Engine(format!("log storage: {e}")))?;
-    let state_machine = FileStateMachine::new(cfg.data_dir.join("state_machine"))
+    let mut state_machine = FileStateMachine::new(cfg.data_dir.join("state_machine"))
         .await
-        .map(Arc::new)
         .map_err(|e| NodeError::Engine(format!("state machine: {e}")))?;
     let path = config_path.to_string_lossy().to_string();
+    // With a custom state machine d-engine does not inject the lease manager
+    // that keys with a TTL need (it does for the state machines it builds).
+    let engine_config = d_engine_core::RaftNodeConfig::new()
+        .and_then(|c| c.with_override_config(&path))
+        .map_err(|e| NodeError::Engine(format!("engine config: {e}")))?;
+    let lease = &engine_config.raft.state_machine.lease;
+    if lease.enabled {
+        state_machine.set_lease(Arc::new(d_engine::storage::DefaultLease::new(
+            lease.clone(),
+        )));
+    }
+    let state_machine = Arc::new(state_machine);
     let engine =
         EmbeddedEngine::start_custom(Arc::new(storage), state_machine.clone(), Some(&path))
             .await

@@ -108,22 +108,85 @@ fn string_field(map: &serde_json::Map<String, Value>, name: &str) -> ApiResult<S
     }
 }
 
-/// Parse `POST /kv` bodies: `{"key": "...", "value": "..."}`.
-pub fn parse_post_body(body: &[u8], limits: &Limits) -> ApiResult<(String, String)> {
+/// Longest TTL accepted: ten years, in seconds.
+pub const MAX_TTL_SECS: u64 = 10 * 365 * 24 * 3600;
+
+/// The optional `"ttl_secs"` of a write body: a positive integer up to
+/// [`MAX_TTL_SECS`], else a 400 `invalid_ttl`.
+fn ttl_field(map: &serde_json::Map<String, Value>) -> ApiResult<Option<u64>> {
+    match map.get("ttl_secs") {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .filter(|n| (1..=MAX_TTL_SECS).contains(n))
+            .map(Some)
+            .ok_or_else(|| {
+                ApiError::bad(
+                    "invalid_ttl",
+                    format!("ttl_secs must be an integer from 1 to {MAX_TTL_SECS}, got {v}"),
+                )
+            }),
+    }
+}
+
+/// Parse `POST /kv` bodies: `{"key": "...", "value": "...", "ttl_secs": N}`
+/// (`ttl_secs` optional).
+pub fn parse_post_body(body: &[u8], limits: &Limits) -> ApiResult<(String, String, Option<u64>)> {
     let map = parse_object(body)?;
     let key = string_field(&map, "key")?;
     let value = string_field(&map, "value")?;
     validate_key(&key, limits)?;
     validate_value(&value, limits)?;
-    Ok((key, value))
+    Ok((key, value, ttl_field(&map)?))
 }
 
-/// Parse `PUT /kv/{key}` bodies: `{"value": "..."}`.
-pub fn parse_put_body(body: &[u8], limits: &Limits) -> ApiResult<String> {
+/// Parse `PUT /kv/{key}` bodies: `{"value": "...", "ttl_secs": N}` (`ttl_secs` optional).
+pub fn parse_put_body(body: &[u8], limits: &Limits) -> ApiResult<(String, Option<u64>)> {
     let map = parse_object(body)?;
     let value = string_field(&map, "value")?;
     validate_value(&value, limits)?;
-    Ok(value)
+    Ok((value, ttl_field(&map)?))
+}
+
+/// Parse `POST /kv/{key}/cas` bodies: `{"expected": "old" | null, "value":
+/// "new"}`; `expected` is required (`null`: only if the key is absent). A
+/// `ttl_secs` is refused with a 400 `ttl_not_supported`: d-engine 0.2.4's
+/// compare-and-swap carries no TTL, and a swap followed by a separate TTL
+/// write would not be atomic.
+pub fn parse_cas_body(body: &[u8], limits: &Limits) -> ApiResult<(Option<String>, String)> {
+    let map = parse_object(body)?;
+    let value = string_field(&map, "value")?;
+    validate_value(&value, limits)?;
+    let expected = match map.get("expected") {
+        None => {
+            return Err(ApiError::bad(
+                "missing_field",
+                "field \"expected\" is required (null: only if the key is absent)",
+            ))
+        }
+        Some(Value::Null) => None,
+        Some(Value::String(s)) => {
+            validate_value(s, limits)?;
+            Some(s.clone())
+        }
+        Some(other) => {
+            return Err(ApiError::bad(
+                "invalid_field",
+                format!(
+                    "field \"expected\" must be a string or null, got {}",
+                    type_name(other)
+                ),
+            ))
+        }
+    };
+    if map.get("ttl_secs").is_some_and(|v| !v.is_null()) {
+        return Err(ApiError::bad(
+            "ttl_not_supported",
+            "compare-and-swap with ttl_secs is not supported yet: the engine's \
+             compare-and-swap carries no TTL, and a separate TTL write would not be atomic",
+        ));
+    }
+    Ok((expected, value))
 }
 
 /// A read's query: `?consistency=` (absent means the node's default) and
@@ -293,12 +356,57 @@ mod tests {
 
     #[test]
     fn accepts_well_formed_bodies() {
-        let (k, v) =
+        let (k, v, ttl) =
             parse_post_body(br#"{"key":"a","value":"b","extra":1}"#, &LIMITS).expect("valid");
-        assert_eq!((k.as_str(), v.as_str()), ("a", "b"));
+        assert_eq!((k.as_str(), v.as_str(), ttl), ("a", "b", None));
         assert_eq!(
             parse_put_body(br#"{"value":""}"#, &LIMITS).expect("valid"),
-            ""
+            (String::new(), None)
+        );
+        let (_, _, ttl) =
+            parse_post_body(br#"{"key":"a","value":"b","ttl_secs":30}"#, &LIMITS).expect("ttl");
+        assert_eq!(ttl, Some(30));
+        for bad in ["0", "-1", "1.5", "\"30\"", "true", "315360001"] {
+            let body = format!(r#"{{"value":"v","ttl_secs":{bad}}}"#);
+            assert_eq!(
+                code(parse_put_body(body.as_bytes(), &LIMITS)),
+                "invalid_ttl",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn cas_bodies() {
+        assert_eq!(
+            parse_cas_body(br#"{"expected":"old","value":"new"}"#, &LIMITS).expect("ok"),
+            (Some("old".into()), "new".into())
+        );
+        assert_eq!(
+            parse_cas_body(br#"{"expected":null,"value":"new"}"#, &LIMITS).expect("ok"),
+            (None, "new".into())
+        );
+        assert_eq!(
+            code(parse_cas_body(br#"{"value":"n"}"#, &LIMITS)),
+            "missing_field"
+        );
+        assert_eq!(
+            code(parse_cas_body(br#"{"expected":1,"value":"n"}"#, &LIMITS)),
+            "invalid_field"
+        );
+        assert_eq!(
+            code(parse_cas_body(
+                br#"{"expected":null,"value":"n","ttl_secs":5}"#,
+                &LIMITS
+            )),
+            "ttl_not_supported"
+        );
+        assert_eq!(
+            code(parse_cas_body(
+                br#"{"expected":"12345678901234567","value":"n"}"#,
+                &LIMITS
+            )),
+            "value_too_large"
         );
     }
 

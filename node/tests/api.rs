@@ -603,3 +603,161 @@ fn prefix_listing_with_limits() {
     // The node keeps serving.
     assert_eq!(get(&furl, "other", "linearizable").json["value"], "x");
 }
+
+/// `POST /kv/{key}/cas`: swaps only on the expected value (`null`: absent),
+/// 409 `cas_failed` otherwise, forwarded by followers like any write; many
+/// clients racing for the same absent key: exactly one wins each round.
+#[test]
+fn compare_and_swap_on_any_node() {
+    let cluster = Cluster::three();
+    let leader = cluster.wait_for_leader(Duration::from_secs(30));
+    let urls: Vec<String> = cluster.ids().iter().map(|i| cluster.api_url(*i)).collect();
+    let furl = cluster.api_url(
+        *cluster
+            .ids()
+            .iter()
+            .find(|id| **id != leader)
+            .expect("a follower"),
+    );
+    let cas = |base: &str, key: &str, body: &str| {
+        call("POST", &format!("{base}/kv/{key}/cas"), Some(body))
+    };
+    let a = cas(&furl, "cfg", r#"{"expected":null,"value":"v1"}"#);
+    assert_eq!((a.status, &a.json["ok"]), (200, &true.into()), "{a:?}");
+    assert!(a.header("x-kv-index").is_some(), "{a:?}");
+    let a = cas(&furl, "cfg", r#"{"expected":null,"value":"v1b"}"#);
+    assert_eq!(
+        (a.status, a.json["error"].as_str()),
+        (409, Some("cas_failed")),
+        "{a:?}"
+    );
+    let a = cas(&furl, "cfg", r#"{"expected":"v0","value":"v2"}"#);
+    assert_eq!(a.status, 409, "{a:?}");
+    let a = cas(&furl, "cfg", r#"{"expected":"v1","value":"v2"}"#);
+    assert_eq!(a.status, 200, "{a:?}");
+    assert_eq!(get(&furl, "cfg", "linearizable").json["value"], "v2");
+    // Keys with a slash: only the last `/cas` is the operation.
+    let a = cas(&furl, "a%2Fcas", r#"{"expected":null,"value":"x"}"#);
+    assert_eq!(a.status, 200, "{a:?}");
+    assert_eq!(get(&furl, "a%2Fcas", "linearizable").json["value"], "x");
+    // A POST on a key path without /cas, and bad bodies.
+    let a = call("POST", &format!("{furl}/kv/cfg"), Some("{}"));
+    assert_eq!(
+        (a.status, a.json["error"].as_str()),
+        (405, Some("method_not_allowed"))
+    );
+    for (body, code) in [
+        (r#"{"value":"x"}"#, "missing_field"),
+        (r#"{"expected":3,"value":"x"}"#, "invalid_field"),
+        (
+            r#"{"expected":null,"value":"x","ttl_secs":5}"#,
+            "ttl_not_supported",
+        ),
+        ("not json", "invalid_json"),
+    ] {
+        let a = cas(&furl, "cfg", body);
+        assert_eq!(
+            (a.status, a.json["error"].as_str()),
+            (400, Some(code)),
+            "{body}: {a:?}"
+        );
+    }
+
+    // Races: 6 clients per round, each on its own node (followers forward).
+    for round in 0..5 {
+        let key = format!("lock-{round}");
+        let winners: Vec<u16> = std::thread::scope(|s| {
+            let racers: Vec<_> = (0..6)
+                .map(|i| {
+                    let (base, key) = (urls[i % urls.len()].clone(), key.clone());
+                    s.spawn(move || {
+                        let body = format!(r#"{{"expected":null,"value":"racer-{i}"}}"#);
+                        call("POST", &format!("{base}/kv/{key}/cas"), Some(&body)).status
+                    })
+                })
+                .collect();
+            racers
+                .into_iter()
+                .map(|r| r.join().expect("racer"))
+                .collect()
+        });
+        let won = winners.iter().filter(|s| **s == 200).count();
+        let lost = winners.iter().filter(|s| **s == 409).count();
+        assert_eq!((won, lost), (1, 5), "round {round}: {winners:?}");
+        let holder = get(&furl, &key, "linearizable");
+        assert!(
+            holder.json["value"]
+                .as_str()
+                .is_some_and(|v| v.starts_with("racer-")),
+            "{holder:?}"
+        );
+    }
+}
+
+/// `ttl_secs` on `POST /kv` and `PUT /kv/{key}`: the key is served until it
+/// expires and then disappears on every node, also after the leader that
+/// accepted it is gone; keys without a TTL stay.
+#[test]
+fn keys_with_a_ttl_expire_on_every_node() {
+    let mut cluster = Cluster::three();
+    let leader = cluster.wait_for_leader(Duration::from_secs(30));
+    let lurl = cluster.api_url(leader);
+    let a = call(
+        "POST",
+        &format!("{lurl}/kv"),
+        Some(r#"{"key":"ephemeral","value":"x","ttl_secs":2}"#),
+    );
+    assert_eq!(a.status, 200, "{a:?}");
+    let a = call(
+        "PUT",
+        &format!("{lurl}/kv/ephemeral-put"),
+        Some(r#"{"value":"y","ttl_secs":2}"#),
+    );
+    assert_eq!(a.status, 200, "{a:?}");
+    assert_eq!(put(&lurl, "permanent", "p").status, 200);
+    assert_eq!(get(&lurl, "ephemeral", "linearizable").json["value"], "x");
+    let a = call(
+        "PUT",
+        &format!("{lurl}/kv/k"),
+        Some(r#"{"value":"v","ttl_secs":0}"#),
+    );
+    assert_eq!(
+        (a.status, a.json["error"].as_str()),
+        (400, Some("invalid_ttl"))
+    );
+
+    // Survives a leader change: the survivors expire it too.
+    let a = call(
+        "POST",
+        &format!("{lurl}/kv"),
+        Some(r#"{"key":"ephemeral-2","value":"z","ttl_secs":4}"#),
+    );
+    assert_eq!(a.status, 200, "{a:?}");
+    cluster.kill(leader);
+    let survivors = cluster.live_ids();
+    // The survivors first keep naming the dead leader: wait for one of them.
+    let new_leader = wait_until(Duration::from_secs(30), || {
+        cluster
+            .agreed_leader(&survivors)
+            .filter(|l| survivors.contains(l))
+    })
+    .expect("a new leader among the survivors");
+    let nurl = cluster.api_url(new_leader);
+    let started = std::time::Instant::now();
+    for key in ["ephemeral", "ephemeral-put", "ephemeral-2"] {
+        for id in &survivors {
+            let url = cluster.api_url(*id);
+            let gone = wait_until(Duration::from_secs(15), || {
+                let a = get(&url, key, "eventual");
+                (a.status == 404).then_some(())
+            });
+            assert!(gone.is_some(), "{key} still on node {id} after its TTL");
+        }
+        assert_eq!(get(&nurl, key, "linearizable").status, 404, "{key}");
+    }
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "expired too early"
+    );
+    assert_eq!(get(&nurl, "permanent", "linearizable").json["value"], "p");
+}

@@ -17,9 +17,12 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::config::ClientConfig;
 use crate::error::{Error, Result};
+use kv_contract::kv::CAS_FAILED;
 use kv_contract::{eventual_min_index_query, ListAnswer};
 
-use crate::request::{consistency_query, key_path, list_path, value_body, Answer, Call, Op};
+use crate::request::{
+    cas_body, consistency_query, key_path, list_path, value_body, Answer, Call, Op,
+};
 use crate::selection::ReadConsistency;
 use crate::session::Session;
 use crate::shared::Shared;
@@ -125,8 +128,14 @@ impl SmartClient {
         Ok(answer.value)
     }
 
-    pub(crate) async fn put_in(&self, session: &AtomicU64, key: &[u8], value: &[u8]) -> Result<()> {
-        let body = value_body(value)?;
+    pub(crate) async fn put_in(
+        &self,
+        session: &AtomicU64,
+        key: &[u8],
+        value: &[u8],
+        ttl_secs: Option<u64>,
+    ) -> Result<()> {
+        let body = value_body(value, ttl_secs)?;
         let path = key_path(key, "")?;
         self.session_call(session, Op::Put, path, Some(body), key.len())
             .await
@@ -149,6 +158,63 @@ impl SmartClient {
         self.session_call(session, Op::Delete, path, None, key.len())
             .await
             .map(drop)
+    }
+
+    pub(crate) async fn compare_and_swap_in(
+        &self,
+        session: &AtomicU64,
+        key: &[u8],
+        expected: Option<&[u8]>,
+        value: &[u8],
+    ) -> Result<bool> {
+        let body = cas_body(expected, value)?;
+        let mut path = key_path(key, "")?;
+        path.push_str("/cas");
+        match self
+            .session_call(session, Op::Cas, path, Some(body), key.len())
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(Error::BadRequest { code, .. }) if code == CAS_FAILED => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Atomically sets `key` to `value` if it holds `expected` (`None`: if
+    /// it is absent); `Ok(true)` when swapped, `Ok(false)` when the key held
+    /// something else (nothing written). Goes to the leader like a write.
+    /// Never retried after an attempt whose outcome is unknown (a timeout,
+    /// a connection lost after sending, a 504), whatever
+    /// `retry_unknown_writes` says: sent again, a swap that was applied would
+    /// fail and report a loss. Such a call ends with [`Error::Timeout`]; read
+    /// the key to learn the outcome.
+    pub async fn compare_and_swap(
+        &self,
+        key: impl AsRef<[u8]>,
+        expected: Option<&[u8]>,
+        value: impl AsRef<[u8]>,
+    ) -> Result<bool> {
+        self.compare_and_swap_in(&self.inner.session, key.as_ref(), expected, value.as_ref())
+            .await
+    }
+
+    /// Writes `value` under `key`, to expire `ttl` after it is applied
+    /// (whole seconds, rounded up; at least 1 s), on every node and across
+    /// leader changes. As [`SmartClient::put`] otherwise.
+    pub async fn put_with_ttl(
+        &self,
+        key: impl AsRef<[u8]>,
+        value: impl AsRef<[u8]>,
+        ttl: std::time::Duration,
+    ) -> Result<()> {
+        let secs = ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0);
+        self.put_in(
+            &self.inner.session,
+            key.as_ref(),
+            value.as_ref(),
+            Some(secs.max(1)),
+        )
+        .await
     }
 
     pub(crate) async fn scan_prefix_in(
@@ -188,7 +254,7 @@ impl SmartClient {
     /// [`Error::BadRequest`] raised before sending). Advances this handle's
     /// session to the write's index.
     pub async fn put(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
-        self.put_in(&self.inner.session, key.as_ref(), value.as_ref())
+        self.put_in(&self.inner.session, key.as_ref(), value.as_ref(), None)
             .await
     }
 

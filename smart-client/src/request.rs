@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 
 use bytes::Bytes;
-use kv_contract::{Consistency, PutBody};
+use kv_contract::{CasBody, Consistency, PutBody};
 use tokio::sync::oneshot;
 
 use crate::error::{Error, Result};
@@ -23,6 +23,8 @@ pub(crate) enum Op {
     Delete,
     /// `GET /kv?prefix=...&limit=...&consistency=...`.
     List(ReadConsistency),
+    /// `POST /kv/{key}/cas`.
+    Cas,
 }
 
 impl Op {
@@ -30,7 +32,7 @@ impl Op {
     pub(crate) fn operation(self) -> Operation {
         match self {
             Op::Get(c) | Op::List(c) => Operation::Read(c),
-            Op::Put | Op::Delete => Operation::Write,
+            Op::Put | Op::Delete | Op::Cas => Operation::Write,
         }
     }
 
@@ -45,6 +47,7 @@ impl Op {
             Op::List(ReadConsistency::Linearizable) => "list_linearizable",
             Op::List(ReadConsistency::Lease) => "list_lease",
             Op::List(ReadConsistency::Eventual) => "list_eventual",
+            Op::Cas => "compare_and_swap",
         }
     }
 
@@ -61,6 +64,10 @@ impl Op {
             Op::Get(_) | Op::List(_) => Idempotency::Idempotent,
             Op::Put | Op::Delete if retry_unknown_writes => Idempotency::Idempotent,
             Op::Put | Op::Delete => Idempotency::NotIdempotent,
+            // Never, whatever `retry_unknown_writes` says: a swap that was
+            // applied and is sent again fails (409), and the caller would be
+            // told it lost although it won.
+            Op::Cas => Idempotency::NotIdempotent,
         }
     }
 }
@@ -172,20 +179,37 @@ pub(crate) fn consistency_query(c: ReadConsistency) -> &'static str {
     Consistency::from(c).query()
 }
 
-/// Validates a value (UTF-8, as the server stores strings) and encodes the
-/// `{"value": ...}` body ([`PutBody`]).
-pub(crate) fn value_body(value: &[u8]) -> Result<Bytes> {
-    let value = std::str::from_utf8(value).map_err(|_| {
+/// A value as UTF-8 (the service stores strings only).
+fn utf8_value(value: &[u8]) -> Result<&str> {
+    std::str::from_utf8(value).map_err(|_| {
         Error::bad_request(
             "invalid_utf8",
             "value is not valid UTF-8 (the service stores string values only)",
         )
-    })?;
-    serde_json::to_vec(&PutBody {
-        value: Cow::Borrowed(value),
     })
-    .map(Bytes::from)
-    .map_err(|e| Error::bad_request("invalid_field", e.to_string()))
+}
+
+fn json_body(body: &impl serde::Serialize) -> Result<Bytes> {
+    serde_json::to_vec(body)
+        .map(Bytes::from)
+        .map_err(|e| Error::bad_request("invalid_field", e.to_string()))
+}
+
+/// Validates a value and encodes the `{"value": ...}` body ([`PutBody`]),
+/// with `ttl_secs` when the key is to expire.
+pub(crate) fn value_body(value: &[u8], ttl_secs: Option<u64>) -> Result<Bytes> {
+    json_body(&PutBody {
+        value: Cow::Borrowed(utf8_value(value)?),
+        ttl_secs,
+    })
+}
+
+/// Validates the values and encodes a compare-and-swap body ([`CasBody`]).
+pub(crate) fn cas_body(expected: Option<&[u8]>, value: &[u8]) -> Result<Bytes> {
+    json_body(&CasBody {
+        expected: expected.map(utf8_value).transpose()?.map(Cow::Borrowed),
+        value: Cow::Borrowed(utf8_value(value)?),
+    })
 }
 
 #[cfg(test)]
@@ -237,8 +261,27 @@ mod tests {
 
     #[test]
     fn values_are_json_strings() {
-        assert_eq!(&value_body(b"a\"b").unwrap()[..], br#"{"value":"a\"b"}"#);
-        assert!(matches!(value_body(&[0xc3]), Err(Error::BadRequest { .. })));
+        assert_eq!(
+            &value_body(b"a\"b", None).unwrap()[..],
+            br#"{"value":"a\"b"}"#
+        );
+        assert_eq!(
+            &value_body(b"v", Some(30)).unwrap()[..],
+            br#"{"value":"v","ttl_secs":30}"#
+        );
+        assert!(matches!(
+            value_body(&[0xc3], None),
+            Err(Error::BadRequest { .. })
+        ));
+        assert_eq!(
+            &cas_body(None, b"new").unwrap()[..],
+            br#"{"expected":null,"value":"new"}"#
+        );
+        assert_eq!(
+            &cas_body(Some(b"old"), b"new").unwrap()[..],
+            br#"{"expected":"old","value":"new"}"#
+        );
+        assert_eq!(Op::Cas.idempotency(true), Idempotency::NotIdempotent);
         assert_eq!(Op::Put.idempotency(false), Idempotency::NotIdempotent);
         assert_eq!(Op::Delete.idempotency(false), Idempotency::NotIdempotent);
         assert_eq!(Op::Put.idempotency(true), Idempotency::Idempotent);

@@ -42,7 +42,7 @@ impl Session {
     /// [`SmartClient::put`] in this session.
     pub async fn put(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
         self.client
-            .put_in(&self.index, key.as_ref(), value.as_ref())
+            .put_in(&self.index, key.as_ref(), value.as_ref(), None)
             .await
     }
 

@@ -534,3 +534,69 @@ async fn scan_prefix_through_the_client() {
         Err(Error::BadRequest { code, .. }) if code == "invalid_limit"
     ));
 }
+
+/// Compare-and-swap through the client: eight tasks race for the same
+/// absent key each round and exactly one wins; a swap needs the current
+/// value. A key written with a TTL is read back, then expires.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compare_and_swap_and_ttl_through_the_client() {
+    let _serial = SERIAL.lock().await;
+    let cluster = Cluster::three();
+    cluster.wait_for_leader(ELECTION);
+    let c = client(&cluster, Duration::from_secs(5)).await;
+    for round in 0..5 {
+        let key = format!("lock-{round}");
+        let mut racers = tokio::task::JoinSet::new();
+        for i in 0..8 {
+            let (c, key) = (c.clone(), key.clone());
+            racers.spawn(async move {
+                let value = format!("holder-{i}");
+                let won = c.compare_and_swap(&key, None, &value).await.unwrap();
+                (won, value)
+            });
+        }
+        let mut winners = Vec::new();
+        while let Some(r) = racers.join_next().await {
+            let (won, value) = r.unwrap();
+            if won {
+                winners.push(value);
+            }
+        }
+        assert_eq!(winners.len(), 1, "round {round}: {winners:?}");
+        let holder = c
+            .get_str(&key, ReadConsistency::Linearizable)
+            .await
+            .unwrap();
+        assert_eq!(holder.as_deref(), Some(winners[0].as_str()));
+        // Handing over needs the current value.
+        assert!(!c
+            .compare_and_swap(&key, Some(b"someone-else"), "next")
+            .await
+            .unwrap());
+        assert!(c
+            .compare_and_swap(&key, Some(winners[0].as_bytes()), "next")
+            .await
+            .unwrap());
+    }
+
+    c.put_with_ttl("session-token", "t", Duration::from_millis(1500))
+        .await
+        .unwrap();
+    assert_eq!(
+        c.get_str("session-token", ReadConsistency::Linearizable)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("t")
+    );
+    let until = Instant::now() + Duration::from_secs(15);
+    while c
+        .get_str("session-token", ReadConsistency::Linearizable)
+        .await
+        .unwrap()
+        .is_some()
+    {
+        assert!(Instant::now() < until, "the key never expired");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use d_engine::StateMachine;
+use d_engine_core::client::ClientApi;
 use d_engine_core::config::ReadConsistencyPolicy;
 use kv_contract::headers::{APPLIED_INDEX, INDEX};
 use kv_contract::{ListAnswer, ListItem, OkAnswer, ValueAnswer};
@@ -20,8 +21,20 @@ use crate::validate::{self, read_body, Limits};
 
 /// A validated write.
 enum Write {
-    Put { key: String, value: String },
-    Delete { key: String },
+    Put {
+        key: String,
+        value: String,
+        ttl_secs: Option<u64>,
+    },
+    Delete {
+        key: String,
+    },
+    /// Swap in `value` if the key holds `expected` (`None`: if it is absent).
+    Cas {
+        key: String,
+        expected: Option<String>,
+        value: String,
+    },
 }
 
 /// Register the `/kv` routes; other methods get a JSON 405.
@@ -37,15 +50,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(get_kv))
             .route(web::put().to(put_kv))
             .route(web::delete().to(delete_kv))
+            .route(web::post().to(post_cas))
             .default_service(web::to(super::method_not_allowed)),
     );
 }
 
 /// The key from `/kv/{key}`, percent-decoded and checked (non-empty, UTF-8, within limits).
 fn path_key(req: &HttpRequest, limits: &Limits) -> ApiResult<String> {
+    let raw = req.uri().path().strip_prefix("/kv/").unwrap_or_default();
+    decode_key(raw, limits)
+}
+
+/// Decode and check a raw (percent-encoded) key segment.
+fn decode_key(raw: &str, limits: &Limits) -> ApiResult<String> {
     // Decode the raw segment ourselves, so a key that is not UTF-8 after
     // decoding gets a precise `invalid_utf8` instead of the router's answer.
-    let raw = req.uri().path().strip_prefix("/kv/").unwrap_or_default();
     let bytes: Vec<u8> = percent_decode(raw.as_bytes()).collect();
     let key = String::from_utf8(bytes).map_err(|_| {
         ApiError::bad(
@@ -57,21 +76,29 @@ fn path_key(req: &HttpRequest, limits: &Limits) -> ApiResult<String> {
     Ok(key)
 }
 
+/// A write's body, within the node's size limit and request deadline.
+async fn request_body(
+    req: &HttpRequest,
+    payload: web::Payload,
+    state: &AppState,
+) -> ApiResult<Bytes> {
+    read_body(req, payload, state.limits.max_body, state.request_timeout()).await
+}
+
 async fn post_kv(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
     fwd: web::Data<Forwarder>,
 ) -> ApiResult<HttpResponse> {
-    let body = read_body(
-        &req,
-        payload,
-        state.limits.max_body,
-        state.request_timeout(),
-    )
-    .await?;
-    let (key, value) = validate::parse_post_body(&body, &state.limits)?;
-    write(&state, &fwd, &req, body, Write::Put { key, value }).await
+    let body = request_body(&req, payload, &state).await?;
+    let (key, value, ttl_secs) = validate::parse_post_body(&body, &state.limits)?;
+    let put = Write::Put {
+        key,
+        value,
+        ttl_secs,
+    };
+    write(&state, &fwd, &req, body, put).await
 }
 
 async fn put_kv(
@@ -81,15 +108,38 @@ async fn put_kv(
     fwd: web::Data<Forwarder>,
 ) -> ApiResult<HttpResponse> {
     let key = path_key(&req, &state.limits)?;
-    let body = read_body(
-        &req,
-        payload,
-        state.limits.max_body,
-        state.request_timeout(),
-    )
-    .await?;
-    let value = validate::parse_put_body(&body, &state.limits)?;
-    write(&state, &fwd, &req, body, Write::Put { key, value }).await
+    let body = request_body(&req, payload, &state).await?;
+    let (value, ttl_secs) = validate::parse_put_body(&body, &state.limits)?;
+    let put = Write::Put {
+        key,
+        value,
+        ttl_secs,
+    };
+    write(&state, &fwd, &req, body, put).await
+}
+
+/// `POST /kv/{key}/cas` `{"expected": "old" | null, "value": "new"}`: 200
+/// `{"ok":true}` when swapped, 409 `cas_failed` when the key held something
+/// else. A POST on any other `/kv/{key}` path is a 405.
+async fn post_cas(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+    fwd: web::Data<Forwarder>,
+) -> ApiResult<HttpResponse> {
+    let raw = req.uri().path().strip_prefix("/kv/").unwrap_or_default();
+    let Some(raw_key) = raw.strip_suffix("/cas") else {
+        return Err(ApiError::MethodNotAllowed(req.method().to_string()));
+    };
+    let key = decode_key(raw_key, &state.limits)?;
+    let body = request_body(&req, payload, &state).await?;
+    let (expected, value) = validate::parse_cas_body(&body, &state.limits)?;
+    let cas = Write::Cas {
+        key,
+        expected,
+        value,
+    };
+    write(&state, &fwd, &req, body, cas).await
 }
 
 async fn delete_kv(
@@ -101,6 +151,43 @@ async fn delete_kv(
     write(&state, &fwd, &req, Bytes::new(), Write::Delete { key }).await
 }
 
+/// Applies `op` on this node's engine (the leader); `Ok(false)` when a
+/// compare-and-swap found another value.
+async fn apply(state: &AppState, op: &Write) -> Result<bool, d_engine::ClientApiError> {
+    let client = state.engine.client();
+    match op {
+        Write::Put {
+            key,
+            value,
+            ttl_secs: None,
+        } => client
+            .put(key.as_bytes(), value.as_bytes())
+            .await
+            .map(|()| true),
+        Write::Put {
+            key,
+            value,
+            ttl_secs: Some(ttl),
+        } => ClientApi::put_with_ttl(&*client, key.as_bytes(), value.as_bytes(), *ttl)
+            .await
+            .map(|()| true),
+        Write::Delete { key } => client.delete(key.as_bytes()).await.map(|()| true),
+        Write::Cas {
+            key,
+            expected,
+            value,
+        } => {
+            ClientApi::compare_and_swap(
+                &*client,
+                key.as_bytes(),
+                expected.as_ref().map(String::as_bytes),
+                value.as_bytes(),
+            )
+            .await
+        }
+    }
+}
+
 async fn write(
     state: &AppState,
     fwd: &Forwarder,
@@ -109,19 +196,20 @@ async fn write(
     op: Write,
 ) -> ApiResult<HttpResponse> {
     if state.engine.is_leader() {
-        let client = state.engine.client();
-        let result = match &op {
-            Write::Put { key, value } => client.put(key.as_bytes(), value.as_bytes()).await,
-            Write::Delete { key } => client.delete(key.as_bytes()).await,
-        };
-        match result {
+        match apply(state, &op).await {
             // The leader answers a write once it has applied it, so its applied
             // index now is at or after this write's index: a client that reads
             // with `min_index` set to it sees the write.
-            Ok(()) => {
+            Ok(true) => {
                 return Ok(HttpResponse::Ok()
                     .insert_header((INDEX, state.progress.applied()))
                     .json(OkAnswer::OK))
+            }
+            Ok(false) => {
+                return Err(ApiError::Conflict {
+                    code: kv_contract::kv::CAS_FAILED,
+                    message: "the key does not hold the expected value; nothing was written".into(),
+                })
             }
             Err(e) => match classify(e, state.engine_timeout_ms()) {
                 EngineFailure::Api(err) => return Err(err),

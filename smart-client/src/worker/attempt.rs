@@ -32,6 +32,7 @@ impl Worker {
         let _in_flight = state.begin();
         let method = match op {
             Op::Put => Method::PUT,
+            Op::Cas => Method::POST,
             Op::Get(_) | Op::List(_) => Method::GET,
             Op::Delete => Method::DELETE,
         };
@@ -77,14 +78,14 @@ impl Worker {
                 let rtt = started.elapsed();
                 state.on_success(rtt);
                 crate::metrics::attempt(&state.label, rtt);
-                if hints.forwarded_to.is_some() && matches!(op, Op::Put | Op::Delete) {
+                if hints.forwarded_to.is_some() && matches!(op, Op::Put | Op::Delete | Op::Cas) {
                     Counters::bump(&shared.counters.forwarded_writes);
                 }
                 let value = match op {
                     Op::Get(_) => parse_value(&reply.body)?,
                     // Decoded by the caller (`SmartClient::scan_prefix`).
                     Op::List(_) => Some(reply.body),
-                    Op::Put | Op::Delete => None,
+                    Op::Put | Op::Delete | Op::Cas => None,
                 };
                 Ok(Answer {
                     value,

@@ -135,7 +135,7 @@ impl Worker {
                 () = leader_changed, if needs_leader => {}
             }
         }
-        let write = matches!(op, Op::Put | Op::Delete);
+        let write = matches!(op, Op::Put | Op::Delete | Op::Cas);
         Err(final_error(
             needs_leader,
             write && maybe_applied,

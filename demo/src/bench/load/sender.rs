@@ -79,6 +79,7 @@ impl Sender {
                 let client = http_client();
                 let body = serde_json::to_vec(&PutBody {
                     value: value().into(),
+                    ttl_secs: None,
                 })
                 .expect("serialize value")
                 .into();
