@@ -121,6 +121,34 @@ pub struct CasBody<'a> {
     pub value: Cow<'a, str>,
 }
 
+/// One change as `GET /watch/{key}` and `GET /watch?prefix=p` send it: the
+/// `data:` of a Server-Sent Event (whose `id:` is the index too).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WatchEvent {
+    /// What happened to the key.
+    pub kind: WatchKind,
+    /// The key.
+    pub key: String,
+    /// The new value (`None` for a delete).
+    pub value: Option<String>,
+    /// The log index of the change (the serving node's applied index once it applied it).
+    pub index: u64,
+}
+
+/// Kind of a [`WatchEvent`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WatchKind {
+    /// The key was written.
+    Put,
+    /// The key was deleted (or expired).
+    Delete,
+}
+
+/// SSE event name of the last event of a watch the node ended because its
+/// consumer fell behind (then events may have been missed).
+pub const WATCH_CANCELED: &str = "canceled";
+
 /// Error code of a compare-and-swap that found another value (409).
 pub const CAS_FAILED: &str = "cas_failed";
 

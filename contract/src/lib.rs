@@ -29,6 +29,6 @@ pub use cluster::{MemberRecord, NodeIdBody, PromoteAnswer, RemoveAnswer, RoleAns
 pub use error::{ErrorBody, Outcome};
 pub use kv::{
     eventual_min_index_query, CasBody, Consistency, ListAnswer, ListItem, OkAnswer, PostBody,
-    PutBody, ValueAnswer,
+    PutBody, ValueAnswer, WatchEvent, WatchKind,
 };
 pub use topology::{Member, Role, Topology};

@@ -121,6 +121,7 @@ pub async fn run(
             }))
             .wrap_fn(timed_unless_removed)
             .configure(routes::kv::configure)
+            .configure(routes::watch::configure)
             .configure(routes::cluster::configure)
             .configure(routes::admin::configure)
             .default_service(web::to(routes::not_found))

@@ -237,17 +237,7 @@ pub fn parse_list_query(
 ) -> ApiResult<ListQuery> {
     let pairs = query_pairs(query)?;
     let read = read_query(&pairs, default)?;
-    let prefix = last(&pairs, PREFIX_PARAM).cloned().unwrap_or_default();
-    if prefix.len() > limits.max_key {
-        return Err(ApiError::bad(
-            "prefix_too_large",
-            format!(
-                "prefix is {} bytes, longer than a key may be ({} bytes)",
-                prefix.len(),
-                limits.max_key
-            ),
-        ));
-    }
+    let prefix = prefix_param(&pairs, limits)?;
     let limit = match last(&pairs, LIMIT_PARAM) {
         None => DEFAULT_LIST_LIMIT,
         Some(v) => v
@@ -268,6 +258,28 @@ pub fn parse_list_query(
         prefix,
         limit,
     })
+}
+
+/// The `prefix` of `GET /watch?prefix=p` (empty or absent: every key).
+pub fn parse_prefix_query(query: &str, limits: &Limits) -> ApiResult<String> {
+    prefix_param(&query_pairs(query)?, limits)
+}
+
+/// The `prefix` parameter (empty when absent); longer than a key may be is a
+/// 400 `prefix_too_large`.
+fn prefix_param(pairs: &[(String, String)], limits: &Limits) -> ApiResult<String> {
+    let prefix = last(pairs, PREFIX_PARAM).cloned().unwrap_or_default();
+    if prefix.len() > limits.max_key {
+        return Err(ApiError::bad(
+            "prefix_too_large",
+            format!(
+                "prefix is {} bytes, longer than a key may be ({} bytes)",
+                prefix.len(),
+                limits.max_key
+            ),
+        ));
+    }
+    Ok(prefix)
 }
 
 fn read_query(pairs: &[(String, String)], default: Consistency) -> ApiResult<ReadQuery> {

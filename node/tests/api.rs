@@ -510,20 +510,24 @@ fn min_index_reads_never_answer_older_state() {
     applied(&a);
 }
 
+/// API URLs of the leader, once elected, and of a follower.
+fn leader_and_follower_urls(cluster: &Cluster) -> (String, String) {
+    let leader = cluster.wait_for_leader(Duration::from_secs(30));
+    let follower = *cluster
+        .ids()
+        .iter()
+        .find(|id| **id != leader)
+        .expect("a follower");
+    (cluster.api_url(leader), cluster.api_url(follower))
+}
+
 /// `GET /kv?prefix=p&limit=N`: sorted items, `truncated`, every consistency
 /// on a follower (lease and linearizable forwarded to the leader), eventual
 /// listings on every node, and 400s for a bad limit, prefix or consistency.
 #[test]
 fn prefix_listing_with_limits() {
     let cluster = Cluster::three();
-    let leader = cluster.wait_for_leader(Duration::from_secs(30));
-    let lurl = cluster.api_url(leader);
-    let follower = *cluster
-        .ids()
-        .iter()
-        .find(|id| **id != leader)
-        .expect("a follower");
-    let furl = cluster.api_url(follower);
+    let (lurl, furl) = leader_and_follower_urls(&cluster);
     for i in 0..25 {
         let a = put(&lurl, &format!("list/a/{i:02}"), &format!("v{i}"));
         assert_eq!(a.status, 200, "{a:?}");
@@ -610,15 +614,8 @@ fn prefix_listing_with_limits() {
 #[test]
 fn compare_and_swap_on_any_node() {
     let cluster = Cluster::three();
-    let leader = cluster.wait_for_leader(Duration::from_secs(30));
+    let (_, furl) = leader_and_follower_urls(&cluster);
     let urls: Vec<String> = cluster.ids().iter().map(|i| cluster.api_url(*i)).collect();
-    let furl = cluster.api_url(
-        *cluster
-            .ids()
-            .iter()
-            .find(|id| **id != leader)
-            .expect("a follower"),
-    );
     let cas = |base: &str, key: &str, body: &str| {
         call("POST", &format!("{base}/kv/{key}/cas"), Some(body))
     };
@@ -760,4 +757,116 @@ fn keys_with_a_ttl_expire_on_every_node() {
         "expired too early"
     );
     assert_eq!(get(&nurl, "permanent", "linearizable").json["value"], "p");
+}
+
+/// Reads the `data:` of the next `n` SSE events (comments skipped).
+fn sse_events(reader: &mut impl std::io::BufRead, n: usize) -> Vec<serde_json::Value> {
+    let mut events = Vec::new();
+    let mut line = String::new();
+    while events.len() < n {
+        line.clear();
+        let read = reader.read_line(&mut line).expect("SSE read");
+        assert!(read > 0, "stream ended after {events:?}");
+        if let Some(data) = line.strip_prefix("data: ") {
+            events.push(serde_json::from_str(data.trim_end()).expect("event JSON"));
+        }
+    }
+    events
+}
+
+/// `GET /watch/{key}` and `GET /watch?prefix=p` on a follower: Server-Sent
+/// Events, one per change, in order, with increasing indexes; changes to
+/// other keys are not sent.
+#[test]
+fn watch_events_over_sse() {
+    let cluster = Cluster::three();
+    let (lurl, furl) = leader_and_follower_urls(&cluster);
+    let agent = ureq::AgentBuilder::new()
+        .timeout_read(Duration::from_secs(10))
+        .build();
+    let open = |url: String| {
+        let resp = match agent.get(&url).call() {
+            Ok(r) => r,
+            Err(ureq::Error::Status(code, r)) => {
+                panic!(
+                    "watch {url}: {code} {}",
+                    r.into_string().unwrap_or_default()
+                )
+            }
+            Err(e) => panic!("watch {url}: {e}"),
+        };
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.header("content-type"), Some("text/event-stream"));
+        std::io::BufReader::new(resp.into_reader())
+    };
+    let mut on_key = open(format!("{furl}/watch/%2Fw%2Fk"));
+    let mut on_prefix = open(format!("{furl}/watch?prefix=%2Fw%2F"));
+
+    assert_eq!(put(&lurl, "/w/k", "1").status, 200);
+    assert_eq!(put(&lurl, "/w/other", "x").status, 200);
+    assert_eq!(put(&lurl, "elsewhere", "y").status, 200);
+    assert_eq!(put(&lurl, "/w/k", "2").status, 200);
+    assert_eq!(
+        call("DELETE", &format!("{lurl}/kv/%2Fw%2Fk"), None).status,
+        200
+    );
+
+    let seen = |events: &[serde_json::Value]| -> Vec<(String, String, Option<String>)> {
+        events
+            .iter()
+            .map(|e| {
+                (
+                    e["kind"].as_str().unwrap_or_default().to_string(),
+                    e["key"].as_str().unwrap_or_default().to_string(),
+                    e["value"].as_str().map(str::to_string),
+                )
+            })
+            .collect()
+    };
+    let increasing = |events: &[serde_json::Value]| {
+        let idx: Vec<u64> = events
+            .iter()
+            .map(|e| e["index"].as_u64().expect("index"))
+            .collect();
+        assert!(idx.windows(2).all(|w| w[0] < w[1]), "indexes {idx:?}");
+    };
+    let key_events = sse_events(&mut on_key, 3);
+    let own = |k: &str, v: Option<&str>, kind: &str| {
+        (kind.to_string(), k.to_string(), v.map(str::to_string))
+    };
+    assert_eq!(
+        seen(&key_events),
+        vec![
+            own("/w/k", Some("1"), "put"),
+            own("/w/k", Some("2"), "put"),
+            own("/w/k", None, "delete")
+        ]
+    );
+    increasing(&key_events);
+    let prefix_events = sse_events(&mut on_prefix, 4);
+    assert_eq!(
+        seen(&prefix_events),
+        vec![
+            own("/w/k", Some("1"), "put"),
+            own("/w/other", Some("x"), "put"),
+            own("/w/k", Some("2"), "put"),
+            own("/w/k", None, "delete"),
+        ]
+    );
+    increasing(&prefix_events);
+    // Bad input.
+    let a = call(
+        "GET",
+        &format!("{furl}/watch?prefix={}", "p".repeat(10_000)),
+        None,
+    );
+    assert_eq!(a.json["error"], "prefix_too_large", "{a:?}");
+    let a = call("GET", &format!("{furl}/watch?prefix=w"), None);
+    assert_eq!(
+        (a.status, a.json["error"].as_str()),
+        (400, Some("invalid_prefix")),
+        "{a:?}"
+    );
+    let a = call("POST", &format!("{furl}/watch/k"), Some("{}"));
+    assert_eq!(a.status, 405, "{a:?}");
 }

@@ -62,7 +62,7 @@ fn path_key(req: &HttpRequest, limits: &Limits) -> ApiResult<String> {
 }
 
 /// Decode and check a raw (percent-encoded) key segment.
-fn decode_key(raw: &str, limits: &Limits) -> ApiResult<String> {
+pub(super) fn decode_key(raw: &str, limits: &Limits) -> ApiResult<String> {
     // Decode the raw segment ourselves, so a key that is not UTF-8 after
     // decoding gets a precise `invalid_utf8` instead of the router's answer.
     let bytes: Vec<u8> = percent_decode(raw.as_bytes()).collect();

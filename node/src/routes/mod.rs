@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod cluster;
 pub mod kv;
+pub mod watch;
 
 use actix_web::{HttpRequest, HttpResponse};
 
