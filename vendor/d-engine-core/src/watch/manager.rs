@@ -541,6 +541,9 @@ impl WatchDispatcher {
                         Ok(event) => self.dispatch_event(event).await,
                         Err(broadcast::error::RecvError::Lagged(n)) => {
                             warn!("WatchDispatcher lagged {} events (slow watchers)", n);
+                            // Those events are lost for every watcher: end every watch
+                            // with a Canceled event, so no watcher sees a silent gap.
+                            self.cancel_all();
                         }
                         Err(broadcast::error::RecvError::Closed) => {
                             debug!("Broadcast channel closed, WatchDispatcher stopping");
@@ -582,6 +585,32 @@ impl WatchDispatcher {
         }
         for key in prefix_keys {
             self.dispatch_to_map(&self.registry.prefix, &key, &progress).await;
+        }
+    }
+
+    /// Ends every watch with a Canceled event and unregisters it (used after the
+    /// dispatcher lost events: each watcher must learn it may have missed some).
+    fn cancel_all(&self) {
+        for map in [&self.registry.exact, &self.registry.prefix] {
+            let keys: Vec<Bytes> = map.iter().map(|e| e.key().clone()).collect();
+            for key in keys {
+                let ids: Vec<u64> = match map.get(&key) {
+                    Some(watchers) => watchers
+                        .iter()
+                        .map(|w| {
+                            // The reserved slot keeps room for this event.
+                            let _ = w
+                                .sender
+                                .try_send(crate::watch::make_cancel_event(key.clone()));
+                            w.id
+                        })
+                        .collect(),
+                    None => continue,
+                };
+                for id in ids {
+                    self.registry.unregister(id, &key);
+                }
+            }
         }
     }
 

@@ -1348,3 +1348,49 @@ async fn test_no_progress_events_when_heartbeat_disabled() {
         result
     );
 }
+
+// When the dispatcher falls behind the shared event queue it loses events for
+// every watcher; each watch must then end with CANCELED instead of carrying on
+// with a silent gap.
+#[tokio::test]
+async fn test_dispatcher_lag_cancels_every_watch() {
+    let (broadcast_tx, broadcast_rx) = broadcast::channel(4);
+    let (unregister_tx, unregister_rx) = mpsc::unbounded_channel();
+    let registry = Arc::new(WatchRegistry::new(64, unregister_tx));
+    let key = Bytes::from("/lag/k");
+    let mut exact = registry.register(key.clone(), false).unwrap();
+    let mut prefix = registry
+        .register_prefix(Bytes::from("/lag/"), false)
+        .unwrap();
+
+    // Ten events into a queue of four before the dispatcher runs: six are lost.
+    for i in 0..10 {
+        broadcast_tx
+            .send(proto_put_response(&key, &format!("v{i}"), i + 1))
+            .unwrap();
+    }
+    let dispatcher = WatchDispatcher::new(
+        Arc::clone(&registry),
+        broadcast_rx,
+        unregister_rx,
+        Arc::new(AtomicU64::new(0)),
+        0,
+    );
+    tokio::spawn(dispatcher.run());
+
+    for handle in [&mut exact, &mut prefix] {
+        let first = timeout(Duration::from_millis(500), handle.receiver_mut().recv())
+            .await
+            .expect("an event")
+            .expect("channel open");
+        assert_eq!(
+            first.event_type,
+            WatchEventType::Canceled,
+            "after lost events the watch must end with CANCELED, got {first:?}"
+        );
+        let next = timeout(Duration::from_millis(200), handle.receiver_mut().recv()).await;
+        assert!(matches!(next, Ok(None)), "the watch must end, got {next:?}");
+    }
+    assert_eq!(registry.watcher_count(&key), 0);
+    assert_eq!(registry.prefix_watcher_count(&Bytes::from("/lag/")), 0);
+}
