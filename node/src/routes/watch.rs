@@ -10,7 +10,9 @@
 //! A consumer that reads too slowly does not stall the node: once its buffer
 //! (d-engine's `[raft.watch] watcher_buffer_size`, 256 events by default) is
 //! full, the watch ends with an `event: canceled` and the client must
-//! re-read the state (events may have been missed).
+//! re-read the state (events may have been missed). Every watch of the node
+//! ends that way when d-engine's shared watch queue overflows (engine patch
+//! 22; before it, those events were dropped without a sign).
 
 use std::time::Duration;
 
