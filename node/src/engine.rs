@@ -15,10 +15,12 @@ use crate::error::{ApiError, NodeError};
 /// effective config file written into the data directory.
 /// The engine is returned in an `Arc`: d-engine 0.2.4 logs an error whenever
 /// *any clone* of `EmbeddedEngine` is dropped while running, so we never clone it.
-/// The state machine is returned too, so the node can read its applied index.
+/// The state machine is returned too, so the node can read its applied index,
+/// and whether keys with a TTL are on (d-engine fails to *apply* a TTL write
+/// when they are off, so the node must refuse one before proposing it).
 pub async fn start(
     cfg: &NodeConfig,
-) -> Result<(Arc<EmbeddedEngine>, Arc<FileStateMachine>), NodeError> {
+) -> Result<(Arc<EmbeddedEngine>, Arc<FileStateMachine>, bool), NodeError> {
     let config_path = cfg.write_effective()?;
     let storage = FileStorageEngine::new(cfg.data_dir.join("storage"))
         .map_err(|e| NodeError::Engine(format!("log storage: {e}")))?;
@@ -32,6 +34,7 @@ pub async fn start(
         .and_then(|c| c.with_override_config(&path))
         .map_err(|e| NodeError::Engine(format!("engine config: {e}")))?;
     let lease = &engine_config.raft.state_machine.lease;
+    let ttl_enabled = lease.enabled;
     if lease.enabled {
         state_machine.set_lease(Arc::new(d_engine::storage::DefaultLease::new(
             lease.clone(),
@@ -42,7 +45,7 @@ pub async fn start(
         EmbeddedEngine::start_custom(Arc::new(storage), state_machine.clone(), Some(&path))
             .await
             .map_err(|e| NodeError::Engine(e.to_string()))?;
-    Ok((Arc::new(engine), state_machine))
+    Ok((Arc::new(engine), state_machine, ttl_enabled))
 }
 
 /// What a failed local engine call means for the request.

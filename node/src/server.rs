@@ -61,7 +61,7 @@ pub async fn run(
         cfg.adopt_membership(&stored);
     }
     let metrics = telemetry::install_recorder();
-    let (engine, state_machine) = crate::engine::start(&cfg).await?;
+    let (engine, state_machine, ttl_enabled) = crate::engine::start(&cfg).await?;
     let removed = Arc::new(RemovedFlag::default());
     let keeper = actix::spawn(membership::run_keeper(
         engine.clone(),
@@ -94,6 +94,7 @@ pub async fn run(
     let poller = actix::spawn(progress::run_poller(progress.clone(), topology.clone()));
     let settings = cfg.settings.clone();
     let state = web::Data::new(AppState {
+        ttl_enabled,
         node_id: cfg.node_id,
         engine: engine.clone(),
         topology,

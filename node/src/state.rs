@@ -42,6 +42,8 @@ pub struct AppState {
     pub data_dir: PathBuf,
     /// The engine's state machine, read directly by eventual reads.
     pub state_machine: Arc<FileStateMachine>,
+    /// Whether keys with a TTL are on (`[raft.state_machine.lease] enabled`).
+    pub ttl_enabled: bool,
 }
 
 impl AppState {

@@ -284,6 +284,13 @@ fn bad_input_gets_json_4xx_and_the_node_keeps_serving() {
                 "method_not_allowed",
             ),
             ("DELETE", "/kv".into(), None, 405, "method_not_allowed"),
+            (
+                "PUT",
+                "/kv/k".into(),
+                Some(r#"{"value":"v","ttl_secs":5}"#.into()),
+                400,
+                "ttl_disabled",
+            ),
             ("GET", "/kv?limit=0".into(), None, 400, "invalid_limit"),
             (
                 "DELETE",
@@ -608,6 +615,9 @@ fn prefix_listing_with_limits() {
     assert_eq!(get(&furl, "other", "linearizable").json["value"], "x");
 }
 
+/// The node config that turns on keys with a TTL (off by default).
+const TTL_ON: &str = "[raft.state_machine.lease]\nenabled = true";
+
 /// `POST /kv/{key}/cas`: swaps only on the expected value (`null`: absent),
 /// 409 `cas_failed` otherwise, forwarded by followers like any write; many
 /// clients racing for the same absent key: exactly one wins each round.
@@ -696,7 +706,10 @@ fn compare_and_swap_on_any_node() {
 /// accepted it is gone; keys without a TTL stay.
 #[test]
 fn keys_with_a_ttl_expire_on_every_node() {
-    let mut cluster = Cluster::three();
+    let mut cluster = Cluster::start(ClusterOptions {
+        config_extra: vec![TTL_ON.into()],
+        ..ClusterOptions::default()
+    });
     let leader = cluster.wait_for_leader(Duration::from_secs(30));
     let lurl = cluster.api_url(leader);
     let a = call(

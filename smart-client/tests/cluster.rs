@@ -541,7 +541,11 @@ async fn scan_prefix_through_the_client() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compare_and_swap_and_ttl_through_the_client() {
     let _serial = SERIAL.lock().await;
-    let cluster = Cluster::three();
+    // Keys with a TTL are off by default (node config).
+    let cluster = Cluster::start(kv_harness::ClusterOptions {
+        config_extra: vec!["[raft.state_machine.lease]\nenabled = true".into()],
+        ..kv_harness::ClusterOptions::default()
+    });
     cluster.wait_for_leader(ELECTION);
     let c = client(&cluster, Duration::from_secs(5)).await;
     for round in 0..5 {

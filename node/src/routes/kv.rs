@@ -195,6 +195,22 @@ async fn write(
     body: Bytes,
     op: Write,
 ) -> ApiResult<HttpResponse> {
+    // d-engine would accept a TTL write with TTLs off and then fail to apply
+    // it on every node: refuse it here.
+    if matches!(
+        op,
+        Write::Put {
+            ttl_secs: Some(_),
+            ..
+        }
+    ) && !state.ttl_enabled
+    {
+        return Err(ApiError::bad(
+            "ttl_disabled",
+            "keys with a TTL are off on this cluster: set [raft.state_machine.lease] enabled = true \
+             in every node's config",
+        ));
+    }
     if state.engine.is_leader() {
         match apply(state, &op).await {
             // The leader answers a write once it has applied it, so its applied
