@@ -11,15 +11,21 @@ use common::{call, call_as, get, put};
 use kv_contract::Role;
 use kv_harness::{wait_until, Cluster, ClusterOptions};
 
-#[test]
-fn curl_walkthrough_forwarding_and_headers() {
-    let cluster = Cluster::three();
+/// The leader, once elected, and a follower.
+fn leader_and_follower(cluster: &Cluster) -> (u32, u32) {
     let leader = cluster.wait_for_leader(Duration::from_secs(30));
     let follower = *cluster
         .ids()
         .iter()
         .find(|id| **id != leader)
         .expect("a follower");
+    (leader, follower)
+}
+
+#[test]
+fn curl_walkthrough_forwarding_and_headers() {
+    let cluster = Cluster::three();
+    let (leader, follower) = leader_and_follower(&cluster);
     let (lurl, furl) = (cluster.api_url(leader), cluster.api_url(follower));
 
     // A write on the leader is not forwarded.
@@ -126,12 +132,7 @@ fn health_checks_on_both_ports_and_topology() {
 #[test]
 fn metrics_in_prometheus_text() {
     let cluster = Cluster::three();
-    let leader = cluster.wait_for_leader(Duration::from_secs(30));
-    let follower = *cluster
-        .ids()
-        .iter()
-        .find(|id| **id != leader)
-        .expect("follower");
+    let (leader, follower) = leader_and_follower(&cluster);
     assert_eq!(put(&cluster.api_url(follower), "m", "1").status, 200);
     let furl = cluster.api_url(follower);
     let seen = wait_until(Duration::from_secs(5), || {
@@ -192,12 +193,7 @@ fn bad_input_gets_json_4xx_and_the_node_keeps_serving() {
         ],
         ..ClusterOptions::default()
     });
-    let leader = cluster.wait_for_leader(Duration::from_secs(30));
-    let follower = *cluster
-        .ids()
-        .iter()
-        .find(|id| **id != leader)
-        .expect("follower");
+    let (leader, follower) = leader_and_follower(&cluster);
     for id in [leader, follower] {
         let base = cluster.api_url(id);
         let big_key = "k".repeat(65);
@@ -420,12 +416,7 @@ fn min_index_reads_never_answer_older_state() {
         node_extra: vec!["min_index_wait_ms = 3000".into()],
         ..ClusterOptions::default()
     });
-    let leader = cluster.wait_for_leader(Duration::from_secs(30));
-    let follower = *cluster
-        .ids()
-        .iter()
-        .find(|id| **id != leader)
-        .expect("a follower");
+    let (leader, follower) = leader_and_follower(&cluster);
     let (lurl, furl) = (cluster.api_url(leader), cluster.api_url(follower));
     let index = |a: &common::Answer| -> u64 {
         a.header("x-kv-index")
@@ -517,24 +508,14 @@ fn min_index_reads_never_answer_older_state() {
     applied(&a);
 }
 
-/// API URLs of the leader, once elected, and of a follower.
-fn leader_and_follower_urls(cluster: &Cluster) -> (String, String) {
-    let leader = cluster.wait_for_leader(Duration::from_secs(30));
-    let follower = *cluster
-        .ids()
-        .iter()
-        .find(|id| **id != leader)
-        .expect("a follower");
-    (cluster.api_url(leader), cluster.api_url(follower))
-}
-
 /// `GET /kv?prefix=p&limit=N`: sorted items, `truncated`, every consistency
 /// on a follower (lease and linearizable forwarded to the leader), eventual
 /// listings on every node, and 400s for a bad limit, prefix or consistency.
 #[test]
 fn prefix_listing_with_limits() {
     let cluster = Cluster::three();
-    let (lurl, furl) = leader_and_follower_urls(&cluster);
+    let (leader, follower) = leader_and_follower(&cluster);
+    let (lurl, furl) = (cluster.api_url(leader), cluster.api_url(follower));
     for i in 0..25 {
         let a = put(&lurl, &format!("list/a/{i:02}"), &format!("v{i}"));
         assert_eq!(a.status, 200, "{a:?}");
@@ -624,7 +605,8 @@ const TTL_ON: &str = "[raft.state_machine.lease]\nenabled = true";
 #[test]
 fn compare_and_swap_on_any_node() {
     let cluster = Cluster::three();
-    let (_, furl) = leader_and_follower_urls(&cluster);
+    let (_, follower) = leader_and_follower(&cluster);
+    let furl = cluster.api_url(follower);
     let urls: Vec<String> = cluster.ids().iter().map(|i| cluster.api_url(*i)).collect();
     let cas = |base: &str, key: &str, body: &str| {
         call("POST", &format!("{base}/kv/{key}/cas"), Some(body))
@@ -793,7 +775,8 @@ fn sse_events(reader: &mut impl std::io::BufRead, n: usize) -> Vec<serde_json::V
 #[test]
 fn watch_events_over_sse() {
     let cluster = Cluster::three();
-    let (lurl, furl) = leader_and_follower_urls(&cluster);
+    let (leader, follower) = leader_and_follower(&cluster);
+    let (lurl, furl) = (cluster.api_url(leader), cluster.api_url(follower));
     let agent = ureq::AgentBuilder::new()
         .timeout_read(Duration::from_secs(10))
         .build();
