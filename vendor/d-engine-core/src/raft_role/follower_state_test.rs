@@ -605,6 +605,113 @@ async fn test_handle_append_entries_success_from_new_leader() {
     assert!(response.is_success(), "Response should indicate success");
 }
 
+/// A follower that appended entries it has not persisted yet answers success only
+/// after its log is flushed; when the flush fails it does not answer at all (the leader
+/// sees an error and sends again). An acknowledged entry held only in memory is lost by a
+/// crash, and the leader, which never lowers a peer's match_index within a term, then
+/// ignores the follower's conflict answers until the next election.
+#[tokio::test]
+async fn test_success_waits_until_the_acknowledged_entries_are_durable() {
+    for flush_ok in [true, false] {
+        let (_graceful_tx, graceful_rx) = watch::channel(());
+        let (mut context, _temp_dir) = mock_raft_context_with_temp(graceful_rx, None);
+
+        let mut replication_handler = MockReplicationCore::new();
+        replication_handler.expect_handle_append_entries().returning(|_, _, _| {
+            Ok(AppendResponseWithUpdates {
+                response: AppendEntriesResponse::success(1, 2, Some(LogId { term: 2, index: 3 })),
+                commit_index_update: None,
+            })
+        });
+        context.handlers.replication_handler = replication_handler;
+        context.membership = Arc::new(MockMembership::new());
+
+        let flushed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut raft_log = crate::MockRaftLog::new();
+        raft_log.expect_last_entry_id().returning(|| 3);
+        raft_log.expect_durable_index().returning(|| 2);
+        let flag = flushed.clone();
+        raft_log.expect_flush().times(1).returning(move || {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            if flush_ok {
+                Ok(())
+            } else {
+                Err(NetworkError::SingalSendFailed("disk gone".into()).into())
+            }
+        });
+        context.storage.raft_log = Arc::new(raft_log);
+
+        let mut state =
+            FollowerState::<MockTypeConfig>::new(1, context.node_config.clone(), None, None);
+        state.update_current_term(2);
+        let request = AppendEntriesRequest {
+            term: 2,
+            leader_id: 5,
+            prev_log_index: 2,
+            prev_log_term: 2,
+            entries: vec![],
+            leader_commit_index: 0,
+        };
+        let (resp_tx, mut resp_rx) = MaybeCloneOneshot::new();
+        let (role_tx, _role_rx) = mpsc::unbounded_channel();
+        state
+            .handle_raft_event(RaftEvent::AppendEntries(request, resp_tx), &context, role_tx)
+            .await
+            .expect("handled");
+
+        let answer = resp_rx.recv().await;
+        assert!(
+            flushed.load(std::sync::atomic::Ordering::SeqCst),
+            "the log is flushed before the answer"
+        );
+        if flush_ok {
+            assert!(answer.expect("an answer").unwrap().is_success());
+        } else {
+            assert!(answer.is_err(), "no success without a flush: {answer:?}");
+        }
+    }
+}
+
+/// Entries already durable are acknowledged at once, without a flush.
+#[tokio::test]
+async fn test_success_for_durable_entries_is_answered_without_a_flush() {
+    let (_graceful_tx, graceful_rx) = watch::channel(());
+    let (mut context, _temp_dir) = mock_raft_context_with_temp(graceful_rx, None);
+    let mut replication_handler = MockReplicationCore::new();
+    replication_handler.expect_handle_append_entries().returning(|_, _, _| {
+        Ok(AppendResponseWithUpdates {
+            response: AppendEntriesResponse::success(1, 2, Some(LogId { term: 2, index: 3 })),
+            commit_index_update: None,
+        })
+    });
+    context.handlers.replication_handler = replication_handler;
+    context.membership = Arc::new(MockMembership::new());
+    let mut raft_log = crate::MockRaftLog::new();
+    raft_log.expect_last_entry_id().returning(|| 3);
+    raft_log.expect_durable_index().returning(|| 3);
+    raft_log.expect_flush().never();
+    context.storage.raft_log = Arc::new(raft_log);
+
+    let mut state =
+        FollowerState::<MockTypeConfig>::new(1, context.node_config.clone(), None, None);
+    state.update_current_term(2);
+    let request = AppendEntriesRequest {
+        term: 2,
+        leader_id: 5,
+        prev_log_index: 3,
+        prev_log_term: 2,
+        entries: vec![],
+        leader_commit_index: 0,
+    };
+    let (resp_tx, mut resp_rx) = MaybeCloneOneshot::new();
+    let (role_tx, _role_rx) = mpsc::unbounded_channel();
+    state
+        .handle_raft_event(RaftEvent::AppendEntries(request, resp_tx), &context, role_tx)
+        .await
+        .expect("handled");
+    assert!(resp_rx.try_recv().expect("answered at once").unwrap().is_success());
+}
+
 /// Test: FollowerState rejects AppendEntries with stale term
 ///
 /// Scenario:
@@ -2367,12 +2474,10 @@ async fn test_follower_rejects_strong_consistency_reads() {
 // MemFirst ACK Tests
 // ============================================================================
 
-/// Follower ACKs leader immediately after memory write (MemFirst).
-///
-/// The IO thread continues to fsync asynchronously. Safety: before commit,
-/// the leader's durable_index >= N (quorum uses durable_index).
+/// Follower ACKs entries written to memory once the IO thread has flushed them
+/// (the mock log's durable_index is 0, below the appended index).
 #[tokio::test]
-async fn test_follower_acks_immediately_after_memory_write() {
+async fn test_follower_acks_after_memory_write_once_flushed() {
     let (_graceful_tx, graceful_rx) = watch::channel(());
     let (mut context, _temp_dir) = mock_raft_context_with_temp(graceful_rx, None);
 
@@ -2414,8 +2519,7 @@ async fn test_follower_acks_immediately_after_memory_write() {
 
     assert!(state.handle_raft_event(raft_event, &context, role_tx).await.is_ok());
 
-    // MemFirst: ACK sent immediately, no waiting for fsync
-    let response = resp_rx.try_recv().expect("ACK must be sent immediately after memory write");
+    let response = resp_rx.recv().await.expect("ACK sent once the entries are flushed");
     assert!(response.unwrap().is_success());
 }
 
@@ -2459,9 +2563,9 @@ async fn test_follower_acks_immediately_for_heartbeat() {
     assert!(response.unwrap().is_success());
 }
 
-/// commit_index advances immediately on AppendEntries, ACK is also sent immediately.
+/// commit_index advances immediately on AppendEntries; the ACK follows the flush.
 #[tokio::test]
-async fn test_follower_commit_index_and_ack_both_sent_immediately() {
+async fn test_follower_commit_index_advances_immediately_and_ack_follows_the_flush() {
     let (_graceful_tx, graceful_rx) = watch::channel(());
     let (mut context, _temp_dir) = mock_raft_context_with_temp(graceful_rx, None);
 
@@ -2509,7 +2613,7 @@ async fn test_follower_commit_index_and_ack_both_sent_immediately() {
         new_commit,
         "commit_index must advance immediately"
     );
-    let response = resp_rx.try_recv().expect("ACK must be sent immediately");
+    let response = resp_rx.recv().await.expect("ACK sent once the entries are flushed");
     assert!(response.unwrap().is_success());
 }
 

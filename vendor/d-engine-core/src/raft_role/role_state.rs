@@ -3,6 +3,7 @@ use async_trait::async_trait;
 use d_engine_proto::server::election::VotedFor;
 use d_engine_proto::server::replication::AppendEntriesRequest;
 use d_engine_proto::server::replication::AppendEntriesResponse;
+use d_engine_proto::server::replication::append_entries_response;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tonic::Status;
@@ -544,9 +545,33 @@ pub trait RaftRoleState: Send + Sync + 'static {
                 }
                 debug!("AppendEntriesResponse: {:?}", response);
 
-                // MemFirst: ACK immediately after memory write. IO thread fsyncs async.
-                // Safety: quorum uses last_entry_id (in-memory); crash safety is guaranteed by
-                // majority replication, not per-follower durability.
+                // Raft §5.3: the entries a success acknowledges must survive a crash of this
+                // node. The leader never lowers a peer's match_index within a term (it treats
+                // a conflict at or below it as stale), so a follower that acknowledged entries
+                // held only in memory and then crashed answers every later round with a
+                // conflict the leader ignores, and stays behind until the next election. When
+                // the acknowledged index is not durable yet, the answer waits for the IO
+                // thread's flush in a task of its own: the Raft loop is not held up, and the
+                // stream still answers in request order (it awaits the answers in FIFO order).
+                let acked = match &response.result {
+                    Some(append_entries_response::Result::Success(success)) => {
+                        success.last_match.map_or(0, |id| id.index)
+                    }
+                    _ => 0,
+                };
+                if acked > ctx.raft_log().durable_index() {
+                    let raft_log = ctx.raft_log().clone();
+                    tokio::spawn(async move {
+                        match raft_log.flush().await {
+                            Ok(()) => {
+                                let _ = sender.send(Ok(response));
+                            }
+                            // Without an answer the leader sees an error and sends again.
+                            Err(e) => warn!(?e, "log flush failed; append not acknowledged"),
+                        }
+                    });
+                    return Ok(());
+                }
                 sender.send(Ok(response)).map_err(|e| {
                     let error_str = format!("{e:?}");
                     error!("Failed to send: {}", error_str);
