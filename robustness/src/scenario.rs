@@ -128,6 +128,13 @@ pub fn run(cfg: &ScenarioConfig) -> ScenarioResult {
         raft_proxies: true,
         // `ROBUSTNESS_LOG` sets the nodes' RUST_LOG (e.g. to add d_engine_core=debug).
         log_filter: std::env::var("ROBUSTNESS_LOG").unwrap_or(defaults.log_filter.clone()),
+        // `ROBUSTNESS_TTL=1` runs the nodes with keys with a TTL on (the
+        // engine's lease manager), as `just cluster` does.
+        config_extra: if std::env::var_os("ROBUSTNESS_TTL").is_some() {
+            vec!["[raft.state_machine.lease]\nenabled = true".into()]
+        } else {
+            Vec::new()
+        },
         ..defaults
     });
     let rec = Recorder::new();

@@ -51,3 +51,35 @@ fn soak() {
         plan::soak(seed, Duration::from_secs_f64(minutes * 60.0))
     });
 }
+
+/// Re-runs one scenario as a failure names it: `ROBUSTNESS_SCENARIO=kill_follower-seed41141`
+/// (optionally `ROBUSTNESS_ROUNDS=3`, the rounds the soak drew, and
+/// `ROBUSTNESS_REPEAT=N`, times to run it).
+#[test]
+#[ignore = "re-runs the scenario named by ROBUSTNESS_SCENARIO"]
+fn one() {
+    let name = std::env::var("ROBUSTNESS_SCENARIO").expect("ROBUSTNESS_SCENARIO=fault-seedN");
+    let (fault, seed) = name
+        .rsplit_once("-seed")
+        .expect("a scenario name: fault-seedN");
+    let fault = kv_robustness::faults::Fault::from_name(fault).expect("a known fault");
+    let seed: u64 = seed.parse().expect("a numeric seed");
+    let env_number = |var: &str| {
+        std::env::var(var).ok().map(|v| {
+            v.parse::<u32>()
+                .unwrap_or_else(|_| panic!("{var}: a number"))
+        })
+    };
+    let rounds = env_number("ROBUSTNESS_ROUNDS").unwrap_or(1);
+    let repeat = env_number("ROBUSTNESS_REPEAT").unwrap_or(1);
+    run("one", seed, || {
+        (0..repeat)
+            .map(|_| {
+                kv_robustness::scenario::run(&kv_robustness::scenario::ScenarioConfig {
+                    rounds,
+                    ..kv_robustness::scenario::ScenarioConfig::new(fault, seed)
+                })
+            })
+            .collect()
+    });
+}
