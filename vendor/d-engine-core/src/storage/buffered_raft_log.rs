@@ -1130,6 +1130,14 @@ where
                     let _ = done.send(result);
                     return true; // signal batch_processor to exit — disk state is corrupted
                 }
+                // Entries from `truncate_from` on are gone, durable or not: neither the
+                // durable index nor the page-cache watermark may still cover them.
+                // Otherwise the next appends at those indexes are skipped by the
+                // persist loop (it starts after `durable_index`), leaving a hole on disk,
+                // and the next fsync would report the old, truncated entries durable.
+                let kept = truncate_from.saturating_sub(1);
+                this.durable_index.fetch_min(kept, Ordering::AcqRel);
+                *pending_max = (*pending_max).min(kept);
                 if max_idx > 0 {
                     *pending_max = (*pending_max).max(max_idx);
                 }

@@ -97,3 +97,48 @@ async fn test_durable_index_with_non_contiguous_entries() {
     assert!(ctx.raft_log.entry(8).unwrap().is_some());
     assert!(ctx.raft_log.entry(10).unwrap().is_some());
 }
+
+/// A follower replaces a durable suffix with a shorter one from a new leader, then
+/// appends after it: the appended entries reach storage (they survive a crash) and are
+/// not reported durable before they do. Without lowering `durable_index` on the replace,
+/// the persist loop starts after the old, higher durable index and skips them.
+#[tokio::test]
+async fn test_entries_appended_after_a_shorter_replacement_are_persisted() {
+    let ctx = BufferedRaftLogTestContext::new(
+        PersistenceStrategy::MemFirst,
+        FlushPolicy::Batch {
+            idle_flush_interval_ms: 1,
+        },
+        "test_entries_appended_after_a_shorter_replacement",
+    );
+    ctx.append_entries(1, 10, 1).await;
+    ctx.raft_log.flush().await.unwrap();
+    assert_eq!(ctx.raft_log.durable_index(), 10);
+
+    // The new leader's log diverges at 6 (term 2) and is shorter.
+    let entry = |index, term| Entry {
+        index,
+        term,
+        payload: None,
+    };
+    ctx.raft_log.filter_out_conflicts_and_append(5, 1, vec![entry(6, 2)]).await.unwrap();
+    assert!(
+        ctx.raft_log.durable_index() <= 6,
+        "entries 7-10 are gone; durable_index {} still covers them",
+        ctx.raft_log.durable_index()
+    );
+    ctx.raft_log.append_entries(vec![entry(7, 2), entry(8, 2)]).await.unwrap();
+    ctx.raft_log.flush().await.unwrap();
+    assert_eq!(ctx.raft_log.durable_index(), 8);
+
+    let recovered = ctx.recover_from_crash();
+    for index in 1..=8 {
+        let term = if index <= 5 { 1 } else { 2 };
+        assert_eq!(
+            recovered.raft_log.entry_term(index),
+            Some(term),
+            "entry {index} after the crash"
+        );
+    }
+    assert_eq!(recovered.raft_log.last_entry_id(), 8);
+}
