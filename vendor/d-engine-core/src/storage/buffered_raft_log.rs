@@ -932,8 +932,13 @@ where
                     // durable_index will reach the level the Flush callers expect.
                     if flush_replies.is_some() {
                         let current_max = this.max_index.load(Ordering::Acquire);
-                        if current_max > pending_max {
-                            let new_start = pending_max + 1;
+                        // Entries up to the durable index are on disk already: with
+                        // nothing pending (`pending_max` 0) this must not start at 1,
+                        // which appended a second copy of the whole log to storage.
+                        let written =
+                            pending_max.max(this.durable_index.load(Ordering::Acquire));
+                        if current_max > written {
+                            let new_start = written + 1;
                             if new_start <= current_max {
                                 match this.get_entries_range(new_start..=current_max) {
                                     Ok(entries) if !entries.is_empty() => {
