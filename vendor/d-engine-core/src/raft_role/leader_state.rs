@@ -4070,13 +4070,46 @@ impl<T: TypeConfig> LeaderState<T> {
         ctx: &RaftContext<T>,
     ) {
         while let Some(entry) = self.pending_lease_reads.pop_front() {
-            let results = ctx
-                .handlers
-                .state_machine_handler
-                .read_from_state_machine(entry.request.keys)
-                .unwrap_or_default();
-            let _ = entry.sender.send(Ok(ClientResponse::read_results(results)));
+            self.serve_lease_read((entry.request, entry.sender), ctx);
         }
+    }
+
+    /// Answers a lease read (the lease is valid) from the state machine once it is
+    /// current. The lease proves no other leader exists, not that this leader's state
+    /// machine holds every committed entry: a new leader applies the entries committed
+    /// before its term after it is elected (after a restart, from its last checkpoint),
+    /// while its lease can already be valid. A read is answered at once when the state
+    /// machine has applied the read index (as for linearizable reads); otherwise it
+    /// waits in `pending_reads`, confirmed by the lease, for the apply path. Before this
+    /// leader's no-op has committed, its commit index may be below entries a previous
+    /// leader committed: the read then waits until the whole log it holds (the no-op
+    /// included) is applied.
+    fn serve_lease_read(
+        &mut self,
+        read: LinearizableReadRequest,
+        ctx: &RaftContext<T>,
+    ) {
+        let mut read_index = self.calculate_read_index();
+        if self.noop_log_id.is_none() {
+            read_index = read_index.max(ctx.raft_log().last_entry_id());
+        }
+        if ctx.state_machine().last_applied().index >= read_index {
+            self.execute_pending_reads([read], ctx);
+            return;
+        }
+        let lease_start = *self.lease_instant.lock().expect("lease_instant poisoned");
+        let confirm_after = lease_start.unwrap_or_else(Instant::now);
+        let deadline = Instant::now()
+            + Duration::from_millis(self.node_config.raft.general_raft_timeout_duration_in_ms);
+        self.pending_reads
+            .entry(read_index)
+            .or_insert_with(|| PendingReadBatch {
+                deadline,
+                confirm_after,
+                requests: VecDeque::new(),
+            })
+            .requests
+            .push_back(read);
     }
 
     #[cfg(test)]
@@ -4189,25 +4222,14 @@ impl<T: TypeConfig> LeaderState<T> {
         role_tx: &mpsc::UnboundedSender<RoleEvent>,
     ) -> Result<()> {
         if self.is_lease_valid(ctx) {
-            // Lease valid - serve immediately
-            let results = ctx
-                .handlers
-                .state_machine_handler
-                .read_from_state_machine(req.keys)
-                .unwrap_or_default();
-            let response = ClientResponse::read_results(results);
-            let _ = sender.send(Ok(response));
+            // Lease valid - serve once the state machine is current
+            self.serve_lease_read((req, sender), ctx);
         } else {
             // Lease expired - need to confirm leadership before serving.
             if self.cluster_metadata.single_voter {
                 // Single-voter: self is the entire quorum, refresh immediately and serve.
                 self.update_lease_timestamp();
-                let results = ctx
-                    .handlers
-                    .state_machine_handler
-                    .read_from_state_machine(req.keys)
-                    .unwrap_or_default();
-                let _ = sender.send(Ok(ClientResponse::read_results(results)));
+                self.serve_lease_read((req, sender), ctx);
             } else {
                 // Multi-voter: queue the request and trigger a heartbeat.
                 // drain_pending_lease_reads() is called from handle_append_result after

@@ -694,10 +694,14 @@ async fn test_lease_read_with_valid_lease() {
     node_config.raft.read_consistency.allow_client_override = true;
     node_config.raft.batching.max_batch_size = 1; // Immediately flush
 
+    // The state machine has applied the whole log (a lease read waits until it has).
     let context = MockBuilder::new(graceful_rx)
         .with_db_path("/tmp/test_lease_read_with_valid_lease")
         .with_replication_handler(replication_handler)
         .with_raft_log(raft_log)
+        .with_state_machine(crate::test_utils::mock::mock_state_machine_applied_to(
+            d_engine_proto::common::LogId { term: 1, index: 10 },
+        ))
         .with_node_config(node_config)
         .build_context();
 
@@ -1172,11 +1176,15 @@ async fn test_lease_reuse_after_linearizable_read_refresh() {
     raft_log.expect_calculate_majority_matched_index().returning(|_, _, _| None);
     raft_log.expect_close().returning(|| ());
 
+    // The state machine has applied the whole log (a lease read waits until it has).
     let ctx = MockBuilder::new(shutdown_rx)
         .with_db_path("/tmp/test_lease_reuse")
         .with_node_config(node_config)
         .with_replication_handler(replication)
         .with_raft_log(raft_log)
+        .with_state_machine(crate::test_utils::mock::mock_state_machine_applied_to(
+            d_engine_proto::common::LogId { term: 1, index: 1 },
+        ))
         .build_context();
 
     let mut state = LeaderState::<MockTypeConfig>::new(1, ctx.node_config.clone());

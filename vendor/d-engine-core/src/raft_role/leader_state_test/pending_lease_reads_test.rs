@@ -86,6 +86,19 @@ async fn setup_multi_voter_expired_lease(
     mpsc::UnboundedSender<crate::event::RoleEvent>,
     mpsc::UnboundedReceiver<crate::event::RoleEvent>,
 ) {
+    setup_multi_voter_expired_lease_applied_to(path, 10).await
+}
+
+/// [`setup_multi_voter_expired_lease`] with the state machine at `applied` (the log ends at 10).
+async fn setup_multi_voter_expired_lease_applied_to(
+    path: &str,
+    applied: u64,
+) -> (
+    LeaderState<MockTypeConfig>,
+    crate::raft_context::RaftContext<MockTypeConfig>,
+    mpsc::UnboundedSender<crate::event::RoleEvent>,
+    mpsc::UnboundedReceiver<crate::event::RoleEvent>,
+) {
     let (_graceful_tx, graceful_rx) = watch::channel(());
 
     let mut replication_handler = MockReplicationCore::new();
@@ -106,6 +119,10 @@ async fn setup_multi_voter_expired_lease(
         .with_db_path(path)
         .with_replication_handler(replication_handler)
         .with_raft_log(raft_log)
+        // The state machine has applied the whole log (a lease read waits until it has).
+        .with_state_machine(crate::test_utils::mock::mock_state_machine_applied_to(
+            d_engine_proto::common::LogId { term: 1, index: applied },
+        ))
         .with_node_config(node_config)
         .build_context();
 
@@ -284,6 +301,10 @@ async fn test_single_voter_lease_read_served_immediately_on_expired_lease() {
         .with_db_path("/tmp/test_single_voter_lease_read_served_immediately")
         .with_replication_handler(replication_handler)
         .with_raft_log(raft_log)
+        // The state machine has applied the whole log (a lease read waits until it has).
+        .with_state_machine(crate::test_utils::mock::mock_state_machine_applied_to(
+            d_engine_proto::common::LogId { term: 1, index: 5 },
+        ))
         .with_node_config(node_config)
         .build_context();
 
@@ -737,4 +758,45 @@ async fn test_lease_needs_fresh_answers_from_a_majority_of_voters() {
         state.is_lease_valid(&context),
         "leader and two fresh peers are three of five"
     );
+}
+
+/// A new leader's lease can be valid before its state machine has applied what is
+/// committed (after a restart it starts from its last checkpoint). A lease read then
+/// waits for the apply path instead of answering from the stale state machine.
+#[tokio::test]
+#[traced_test]
+async fn test_lease_read_waits_until_the_state_machine_has_applied_the_commit_index() {
+    let (mut state, mut context, role_tx, _role_rx) = setup_multi_voter_expired_lease_applied_to(
+        "/tmp/test_lease_read_waits_until_applied",
+        5,
+    )
+    .await;
+    context.handlers.replication_handler.expect_handle_success_response().returning(
+        |_, _, _, _| {
+            Ok(PeerUpdate {
+                match_index: Some(10),
+                next_index: 11,
+                success: true,
+            })
+        },
+    );
+    // A majority answers: the lease is valid and entries up to 10 are committed.
+    state
+        .handle_append_result(2, Ok(quorum_ack(1, 10)), Some(Instant::now()), &context, &role_tx)
+        .await
+        .unwrap();
+    assert!(state.is_lease_valid(&context));
+    assert_eq!(state.commit_index(), 10);
+
+    let (resp_tx, mut resp_rx) = MaybeCloneOneshot::new();
+    state.push_client_cmd(make_lease_read_cmd(resp_tx), &context);
+    state.flush_cmd_buffers(&context, &role_tx).await.unwrap();
+    assert!(
+        resp_rx.try_recv().is_err(),
+        "a lease read is not answered from a state machine at 5 with 10 committed"
+    );
+
+    state.handle_apply_completed(10, vec![], &context, &role_tx).await.unwrap();
+    let result = resp_rx.recv().await.expect("answered once 10 is applied");
+    assert!(result.is_ok(), "{result:?}");
 }

@@ -345,6 +345,11 @@ pub fn mock_replication_handler() -> MockReplicationCore<MockTypeConfig> {
 }
 
 pub fn mock_state_machine() -> MockStateMachine {
+    mock_state_machine_applied_to(LogId::default())
+}
+
+/// [`mock_state_machine`] whose `last_applied` is `applied`.
+pub fn mock_state_machine_applied_to(applied: LogId) -> MockStateMachine {
     let mut mock = MockStateMachine::new();
 
     mock.expect_start().returning(|| Ok(()));
@@ -357,7 +362,7 @@ pub fn mock_state_machine() -> MockStateMachine {
     mock.expect_len().returning(|| 0);
 
     mock.expect_update_last_applied().returning(|_| ());
-    mock.expect_last_applied().return_const(LogId::default());
+    mock.expect_last_applied().return_const(applied);
     mock.expect_persist_last_applied().returning(|_| Ok(()));
 
     mock.expect_update_last_snapshot_metadata().returning(|_| Ok(()));
