@@ -28,6 +28,7 @@ use crate::session::Session;
 use crate::shared::Shared;
 use crate::stats::{Counters, NodeStats, Stats};
 use crate::topology::TopologyView;
+use crate::watch::Watch;
 
 /// Topology-aware handle to the KV cluster; cheap to clone, `Send + Sync`.
 #[derive(Clone)]
@@ -248,6 +249,24 @@ impl SmartClient {
     ) -> Result<ListAnswer> {
         self.scan_prefix_in(&self.inner.session, prefix.as_ref(), limit, consistency)
             .await
+    }
+
+    /// Every change of `key` from now on, as a [`Watch`] stream that moves
+    /// to another member when its node dies and says so
+    /// ([`crate::WatchItem::Missed`]) when changes may have been missed meanwhile;
+    /// see [`crate::watch`]. Needs a tokio runtime (the stream reads on the
+    /// caller's runtime, not on the client's I/O thread).
+    pub async fn watch(&self, key: impl AsRef<[u8]>) -> Result<Watch> {
+        let path = crate::request::watch_key_path(key.as_ref())?;
+        crate::watch::start(self.inner.shared.clone(), path).await
+    }
+
+    /// Every change of every key under `prefix`, which must start and end
+    /// with `/` (a directory-style prefix, as the server requires); as
+    /// [`SmartClient::watch`].
+    pub async fn watch_prefix(&self, prefix: impl AsRef<[u8]>) -> Result<Watch> {
+        let path = crate::request::watch_prefix_path(prefix.as_ref())?;
+        crate::watch::start(self.inner.shared.clone(), path).await
     }
 
     /// Writes `value` under `key` (both UTF-8; anything else is a

@@ -77,6 +77,8 @@ mod topology;
 mod transport;
 mod worker;
 
+pub mod watch;
+
 pub mod ewma;
 pub mod retry;
 pub mod selection;
@@ -86,8 +88,10 @@ pub use client::SmartClient;
 pub use config::ClientConfig;
 pub use error::{Error, Result};
 pub use kv_contract::{ListAnswer, ListItem};
+pub use kv_contract::{WatchEvent, WatchKind};
 pub use retry::{Backoff, EjectionPolicy, Jitter, RetryPolicy};
 pub use selection::{BalancePolicy, NodeId, ReadConsistency, ReadPreference, Role, TagSet};
 pub use session::Session;
 pub use stats::{NodeStats, Stats};
 pub use topology::{Member, TopologyView};
+pub use watch::{Watch, WatchItem};

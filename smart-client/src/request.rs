@@ -174,6 +174,36 @@ pub(crate) fn list_path(prefix: &[u8], limit: usize, query: &str) -> Result<Stri
     Ok(path)
 }
 
+/// `/watch/{percent-encoded key}` (the key validated as for [`key_path`]).
+pub(crate) fn watch_key_path(key: &[u8]) -> Result<String> {
+    let kv = key_path(key, "")?;
+    Ok(format!("/watch{}", &kv["/kv".len()..]))
+}
+
+/// `/watch?prefix={percent-encoded prefix}`; the prefix must be UTF-8 and
+/// start and end with `/` (the server's rule for watched prefixes).
+pub(crate) fn watch_prefix_path(prefix: &[u8]) -> Result<String> {
+    let text = std::str::from_utf8(prefix).map_err(|_| {
+        Error::bad_request(
+            "invalid_utf8",
+            "prefix is not valid UTF-8 (the service stores UTF-8 keys only)",
+        )
+    })?;
+    if !(text.starts_with('/') && text.ends_with('/')) {
+        return Err(Error::bad_request(
+            "invalid_prefix",
+            format!(
+                "a watched prefix must start and end with '/' (like /app/config/), got {text:?}"
+            ),
+        ));
+    }
+    let mut path = String::from("/watch?");
+    path.push_str(kv_contract::kv::PREFIX_PARAM);
+    path.push('=');
+    percent_encode_into(&mut path, prefix);
+    Ok(path)
+}
+
 /// The query string of a read.
 pub(crate) fn consistency_query(c: ReadConsistency) -> &'static str {
     Consistency::from(c).query()

@@ -4,7 +4,9 @@
 //! this node applies them (any node serves watches: followers apply every
 //! change too).
 //!
-//! Each change is one event, `id:` its index and `data:` a
+//! The answer's `x-kv-applied-index` is the node's applied index once the
+//! watch was registered: every change with a higher index is sent. Each
+//! change is one event, `id:` its index and `data:` a
 //! [`kv_contract::WatchEvent`] in JSON; a comment line every
 //! [`KEEPALIVE`] keeps proxies and clients from timing out an idle stream.
 //! A consumer that reads too slowly does not stall the node: once its buffer
@@ -20,6 +22,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use d_engine_core::watch::{WatchEventType, WatcherHandle};
 use futures_util::stream;
+use kv_contract::headers::APPLIED_INDEX;
 use kv_contract::kv::WATCH_CANCELED;
 use kv_contract::{WatchEvent, WatchKind};
 
@@ -48,7 +51,11 @@ async fn watch_key(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<Ht
     let raw = req.uri().path().strip_prefix("/watch/").unwrap_or_default();
     let key = super::kv::decode_key(raw, &state.limits)?;
     let handle = state.engine.client().watch(key.as_bytes());
-    respond(handle, format!("watching key {key:?}"))
+    respond(
+        handle,
+        state.progress.applied(),
+        format!("watching key {key:?}"),
+    )
 }
 
 async fn watch_prefix(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
@@ -63,13 +70,21 @@ async fn watch_prefix(req: HttpRequest, state: web::Data<AppState>) -> ApiResult
         ));
     }
     let handle = state.engine.client().watch_prefix(prefix.as_bytes());
-    respond(handle, format!("watching prefix {prefix:?}"))
+    respond(
+        handle,
+        state.progress.applied(),
+        format!("watching prefix {prefix:?}"),
+    )
 }
 
 /// The SSE answer over `handle`, or a 503 when the node cannot register a
-/// watch (d-engine's `max_watcher_count` reached).
+/// watch (d-engine's `max_watcher_count` reached). `applied` is this node's
+/// applied index read *after* the watch was registered, sent as
+/// `x-kv-applied-index`: every change with a higher index reaches the stream,
+/// so a client that re-subscribes knows which range it may have missed.
 fn respond(
     handle: Result<WatcherHandle, d_engine::ClientApiError>,
+    applied: u64,
     what: String,
 ) -> ApiResult<HttpResponse> {
     let handle = handle.map_err(|e| ApiError::Unavailable(format!("cannot watch: {e}")))?;
@@ -98,6 +113,7 @@ fn respond(
     Ok(HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header(("cache-control", "no-cache"))
+        .insert_header((APPLIED_INDEX, applied))
         .streaming(body))
 }
 
