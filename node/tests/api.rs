@@ -769,6 +769,92 @@ fn sse_events(reader: &mut impl std::io::BufRead, n: usize) -> Vec<serde_json::V
     events
 }
 
+/// A watcher that stops reading does not stall the node: writes and reads go
+/// on, and once its buffer (256 events) is full the watch ends with
+/// `event: canceled` after the events it did get, in order.
+#[test]
+fn a_slow_watch_consumer_is_cancelled_and_the_node_keeps_serving() {
+    let cluster = Cluster::three();
+    let (leader, follower) = leader_and_follower(&cluster);
+    let (lurl, furl) = (cluster.api_url(leader), cluster.api_url(follower));
+    // A raw connection that the test does not read while the writes go on.
+    let addr = furl.trim_start_matches("http://").to_string();
+    let mut watcher = TcpStream::connect(&addr).expect("connect");
+    write!(
+        watcher,
+        "GET /watch/slow HTTP/1.1\r\nhost: {addr}\r\naccept: text/event-stream\r\n\r\n"
+    )
+    .unwrap();
+
+    // 400 changes of 64 KiB (25 MiB): far more than the socket buffers and
+    // the watcher's 256-event buffer hold.
+    let value = "v".repeat(64 * 1024);
+    let started = Instant::now();
+    for i in 0..400 {
+        let a = put(&lurl, "slow", &format!("{i}-{value}"));
+        assert_eq!(
+            a.status, 200,
+            "write {i} while the watcher does not read: {a:?}"
+        );
+        if i % 100 == 0 {
+            let r = get(&furl, "slow", "eventual");
+            assert!(
+                r.status == 200 || r.status == 404,
+                "read on the watch's node: {r:?}"
+            );
+        }
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(120),
+        "400 writes took {:?}",
+        started.elapsed()
+    );
+
+    // Now read what the watcher got: events in order, then the cancel notice.
+    watcher
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut text = Vec::new();
+    let mut buf = [0u8; 64 * 1024];
+    let until = Instant::now() + Duration::from_secs(60);
+    while !String::from_utf8_lossy(&text).contains("event: canceled") {
+        assert!(
+            Instant::now() < until,
+            "no cancel notice within 60 s; {} events read, last bytes {:?}",
+            String::from_utf8_lossy(&text).matches("data: ").count(),
+            String::from_utf8_lossy(&text[text.len().saturating_sub(200)..])
+        );
+        match watcher.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => text.extend_from_slice(&buf[..n]),
+            Err(e) => panic!("reading the watch: {e}"),
+        }
+    }
+    let text = String::from_utf8_lossy(&text);
+    assert!(
+        text.contains("event: canceled"),
+        "the watch was not cancelled"
+    );
+    let firsts: Vec<u64> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: {\"kind\":\"put\",\"key\":\"slow\",\"value\":\""))
+        .map(|v| v.split('-').next().unwrap().parse().expect("value number"))
+        .collect();
+    assert!(!firsts.is_empty(), "events before the cancel");
+    assert!(
+        firsts.windows(2).all(|w| w[1] == w[0] + 1),
+        "events in order without a hole before the cancel"
+    );
+    assert!(
+        firsts.len() < 400,
+        "the watcher fell behind: {} events",
+        firsts.len()
+    );
+    // The node still serves.
+    assert_eq!(put(&lurl, "after", "1").status, 200);
+    assert_eq!(get(&furl, "slow", "lease").status, 200);
+}
+
 /// `GET /watch/{key}` and `GET /watch?prefix=p` on a follower: Server-Sent
 /// Events, one per change, in order, with increasing indexes; changes to
 /// other keys are not sent.
