@@ -293,10 +293,11 @@ fn ack_markdown(s: &mut String) {
          A write counts as successful when the path answered 200. What that promises differs: \
          etcd answers a put once a majority of members have appended the entry to their \
          write-ahead log with fsync and the leader has applied it.\n\n\
-         kv-node (d-engine 0.2.4, MemFirst, file storage) answers once the entry is held in \
-         memory by a majority and applied on the leader; its log is fsynced by a background \
-         thread right after, so an acknowledged write survives the crash of any minority of \
-         nodes and in practice of all processes at once, but not a power loss of every machine \
-         (see README, \"The engine and its patches\").\n"
+         kv-node (d-engine 0.2.4, MemFirst, file storage, engine patch 23) answers once a \
+         majority holds the entry (the leader in memory, each follower written and fsynced) \
+         and the leader applied it; the leader's own log is fsynced by a background thread \
+         right after. An acknowledged write survives the crash of any minority of nodes and of \
+         all processes at once, but a power loss of every machine can lose it (one fsynced \
+         copy of three is not a majority; see README, \"The engine and its patches\").\n"
     );
 }
