@@ -265,42 +265,23 @@ impl NodeConfig {
         // d-engine's default snapshot directory is /tmp/snapshots, shared by every
         // node on the machine (they then delete each other's snapshots and a
         // joining learner cannot be sent one): keep snapshots in the data dir.
-        let raft = raw
-            .entry("raft")
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        if let Some(raft) = raft.as_table_mut() {
-            let snapshot = raft
-                .entry("snapshot")
-                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-            if let Some(snapshot) = snapshot.as_table_mut() {
+        if let Some(snapshot) = table_at(&mut raw, &["raft", "snapshot"]) {
+            snapshot
+                .entry("snapshots_dir")
+                .or_insert_with(|| toml::Value::String(format!("{dir_str}/snapshots")));
+            for (key, value) in SNAPSHOT_DEFAULTS {
                 snapshot
-                    .entry("snapshots_dir")
-                    .or_insert_with(|| toml::Value::String(format!("{dir_str}/snapshots")));
-                for (key, value) in SNAPSHOT_DEFAULTS {
-                    snapshot
-                        .entry(*key)
-                        .or_insert_with(|| toml::Value::Integer(*value));
-                }
+                    .entry(*key)
+                    .or_insert_with(|| toml::Value::Integer(*value));
             }
-            // Keys with a TTL (`ttl_secs`) need d-engine's lease manager. Off
-            // unless the config turns it on (`[raft.state_machine.lease]
-            // enabled = true`, as config/n*.toml do): it is a suspect of an
-            // open robustness finding (a follower restarted twice in quick
-            // succession coming back at applied index 0), so a cluster that
-            // does not use TTLs does not run it.
-            let state_machine = raft
-                .entry("state_machine")
-                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-            if let Some(state_machine) = state_machine.as_table_mut() {
-                let lease = state_machine
-                    .entry("lease")
-                    .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-                if let Some(lease) = lease.as_table_mut() {
-                    lease
-                        .entry("enabled")
-                        .or_insert(toml::Value::Boolean(false));
-                }
-            }
+        }
+        // Keys with a TTL (`ttl_secs`) need d-engine's lease manager, a
+        // background task: off unless the config turns it on
+        // (`[raft.state_machine.lease] enabled = true`, as config/n*.toml do).
+        if let Some(lease) = table_at(&mut raw, &["raft", "state_machine", "lease"]) {
+            lease
+                .entry("enabled")
+                .or_insert(toml::Value::Boolean(false));
         }
         let cluster = raw
             .get("cluster")
@@ -423,6 +404,18 @@ impl NodeConfig {
     }
 }
 
+/// The table at `path` under `root`, created (empty) where missing; `None`
+/// when a key on the way holds something other than a table.
+fn table_at<'a>(root: &'a mut toml::Table, path: &[&str]) -> Option<&'a mut toml::Table> {
+    let mut table = root;
+    for key in path {
+        table = table
+            .entry(*key)
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()?;
+    }
+    Some(table)
+}
 #[cfg(test)]
 mod tests {
     use super::*;
