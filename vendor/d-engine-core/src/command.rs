@@ -54,6 +54,8 @@ pub enum Command {
         /// `None` means the key must not exist for the swap to succeed.
         expected: Option<Bytes>,
         value: Bytes,
+        /// Expiration of `value` when the swap succeeds; `None` = no expiration.
+        ttl_secs: Option<u64>,
     },
 }
 
@@ -91,6 +93,11 @@ impl TryFrom<WriteCommand> for Command {
                 key: c.key,
                 expected: c.expected_value,
                 value: c.new_value,
+                ttl_secs: if c.ttl_secs == 0 {
+                    None
+                } else {
+                    Some(c.ttl_secs)
+                },
             }),
             None => {
                 Err(StorageError::StateMachineError("WriteCommand has no operation".into()).into())

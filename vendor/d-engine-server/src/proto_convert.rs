@@ -52,6 +52,11 @@ pub(crate) fn write_command_to_op(wc: proto_client::WriteCommand) -> WriteOperat
             key: c.key,
             expected: c.expected_value,
             new_value: c.new_value,
+            ttl_secs: if c.ttl_secs == 0 {
+                None
+            } else {
+                Some(c.ttl_secs)
+            },
         },
         None => unreachable!("WriteCommand must have an operation"),
     }

@@ -53,6 +53,9 @@ pub enum WriteOperation {
         /// `None` means the key must not exist for the swap to succeed.
         expected: Option<Bytes>,
         new_value: Bytes,
+        /// Expiration of `new_value` when the swap succeeds; `None` = no expiration.
+        /// Proto encodes this as `ttl_secs = 0`.
+        ttl_secs: Option<u64>,
     },
 }
 

@@ -4408,11 +4408,13 @@ pub(crate) fn write_op_to_proto(
             key,
             expected,
             new_value,
+            ttl_secs,
         } => WriteCommand {
             operation: Some(Operation::CompareAndSwap(CompareAndSwap {
                 key,
                 expected_value: expected,
                 new_value,
+                ttl_secs: ttl_secs.unwrap_or(0),
             })),
         },
     }

@@ -112,6 +112,7 @@ impl WriteCommand {
             key: key.into(),
             expected_value: expected_value.map(|v| v.into()),
             new_value: new_value.into(),
+            ttl_secs: 0,
         };
         Self {
             operation: Some(write_command::Operation::CompareAndSwap(cmd)),

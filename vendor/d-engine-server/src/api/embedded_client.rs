@@ -735,6 +735,55 @@ impl EmbeddedClient {
 
         result.map_err(|status| server_error(format!("ClusterConf error: {}", status.message())))
     }
+
+    /// Compare-and-swap whose new value expires after `ttl_secs` when the swap
+    /// succeeds (`None`: no expiration; needs `[raft.state_machine.lease] enabled`).
+    /// Returns whether the swap happened.
+    pub async fn compare_and_swap_with_ttl(
+        &self,
+        key: impl AsRef<[u8]> + Send,
+        expected_value: Option<impl AsRef<[u8]> + Send>,
+        new_value: impl AsRef<[u8]> + Send,
+        ttl_secs: Option<u64>,
+    ) -> ClientApiResult<bool> {
+        let request = ClientWriteRequest {
+            client_id: self.client_id,
+            command: Some(WriteOperation::CompareAndSwap {
+                key: Bytes::copy_from_slice(key.as_ref()),
+                expected: expected_value.map(|v| Bytes::copy_from_slice(v.as_ref())),
+                new_value: Bytes::copy_from_slice(new_value.as_ref()),
+                ttl_secs,
+            }),
+        };
+
+        let (resp_tx, resp_rx) = MaybeCloneOneshot::new();
+
+        self.cmd_tx
+            .send(d_engine_core::ClientCmd::Propose(request, resp_tx))
+            .await
+            .map_err(|_| channel_closed_error())?;
+
+        let result = tokio::time::timeout(self.timeout, resp_rx)
+            .await
+            .map_err(|_| timeout_error(self.timeout))?
+            .map_err(|_| channel_closed_error())?;
+
+        let response =
+            result.map_err(|status| server_error(format!("RPC error: {}", status.message())))?;
+
+        if response.error != ErrorCode::Success {
+            return Err(Self::map_error_response(
+                response.error,
+                response.leader_hint,
+                response.retry_after_ms,
+            ));
+        }
+
+        match response.result {
+            Some(ClientResponsePayload::Write(result)) => Ok(result.succeeded),
+            _ => Err(server_error("Invalid CAS response".to_string())),
+        }
+    }
 }
 
 impl std::fmt::Debug for EmbeddedClient {
@@ -828,42 +877,7 @@ impl ClientApi for EmbeddedClient {
         expected_value: Option<impl AsRef<[u8]> + Send>,
         new_value: impl AsRef<[u8]> + Send,
     ) -> ClientApiResult<bool> {
-        let request = ClientWriteRequest {
-            client_id: self.client_id,
-            command: Some(WriteOperation::CompareAndSwap {
-                key: Bytes::copy_from_slice(key.as_ref()),
-                expected: expected_value.map(|v| Bytes::copy_from_slice(v.as_ref())),
-                new_value: Bytes::copy_from_slice(new_value.as_ref()),
-            }),
-        };
-
-        let (resp_tx, resp_rx) = MaybeCloneOneshot::new();
-
-        self.cmd_tx
-            .send(d_engine_core::ClientCmd::Propose(request, resp_tx))
-            .await
-            .map_err(|_| channel_closed_error())?;
-
-        let result = tokio::time::timeout(self.timeout, resp_rx)
-            .await
-            .map_err(|_| timeout_error(self.timeout))?
-            .map_err(|_| channel_closed_error())?;
-
-        let response =
-            result.map_err(|status| server_error(format!("RPC error: {}", status.message())))?;
-
-        if response.error != ErrorCode::Success {
-            return Err(Self::map_error_response(
-                response.error,
-                response.leader_hint,
-                response.retry_after_ms,
-            ));
-        }
-
-        match response.result {
-            Some(ClientResponsePayload::Write(result)) => Ok(result.succeeded),
-            _ => Err(server_error("Invalid CAS response".to_string())),
-        }
+        self.compare_and_swap_with_ttl(key, expected_value, new_value, None).await
     }
 
     async fn list_members(

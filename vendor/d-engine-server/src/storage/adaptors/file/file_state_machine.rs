@@ -164,6 +164,21 @@ impl WalOpCode {
     }
 }
 
+/// The absolute expiration (seconds since the Unix epoch) a WAL record carries for a
+/// write with `ttl_secs`; 0 for none.
+///
+/// expire_at is computed at WAL-encode time, not at apply time. Any delay
+/// between Raft commit and WAL write (e.g. slow I/O) causes a small under-count
+/// (key expires slightly earlier than intended). This is a known, accepted
+/// trade-off: TTL precision is best-effort, not a hard guarantee.
+fn wal_expire_at_secs(ttl_secs: Option<u64>) -> u64 {
+    let Some(ttl) = ttl_secs else {
+        return 0;
+    };
+    let expire_at = std::time::SystemTime::now() + std::time::Duration::from_secs(ttl);
+    expire_at.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
 /// Encodes a single WAL entry into `buf`.
 ///
 /// For `CompareAndSwap`, `cas_success` determines whether to write
@@ -193,20 +208,7 @@ fn encode_wal_entry(
             buf.extend_from_slice(key);
             buf.extend_from_slice(&(value.len() as u64).to_be_bytes());
             buf.extend_from_slice(value);
-            // expire_at is computed at WAL-encode time, not at apply time. Any delay
-            // between Raft commit and WAL write (e.g. slow I/O) causes a small under-count
-            // (key expires slightly earlier than intended). This is a known, accepted
-            // trade-off: TTL precision is best-effort, not a hard guarantee.
-            let expire_at_secs = if let Some(ttl) = ttl_secs {
-                let expire_at = std::time::SystemTime::now() + std::time::Duration::from_secs(*ttl);
-                expire_at
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_secs())
-                    .unwrap_or(0)
-            } else {
-                0
-            };
-            buf.extend_from_slice(&expire_at_secs.to_be_bytes());
+            buf.extend_from_slice(&wal_expire_at_secs(*ttl_secs).to_be_bytes());
         }
         Command::Delete { key } => {
             buf.push(WalOpCode::Delete as u8);
@@ -215,14 +217,19 @@ fn encode_wal_entry(
             buf.extend_from_slice(&0u64.to_be_bytes()); // val_len = 0
             buf.extend_from_slice(&0u64.to_be_bytes()); // expire_at = 0
         }
-        Command::CompareAndSwap { key, value, .. } => {
+        Command::CompareAndSwap {
+            key,
+            value,
+            ttl_secs,
+            ..
+        } => {
             if cas_success {
                 buf.push(WalOpCode::Insert as u8);
                 buf.extend_from_slice(&(key.len() as u64).to_be_bytes());
                 buf.extend_from_slice(key);
                 buf.extend_from_slice(&(value.len() as u64).to_be_bytes());
                 buf.extend_from_slice(value);
-                buf.extend_from_slice(&0u64.to_be_bytes()); // no TTL
+                buf.extend_from_slice(&wal_expire_at_secs(*ttl_secs).to_be_bytes());
             } else {
                 buf.push(WalOpCode::CasFailed as u8);
                 buf.extend_from_slice(&0u64.to_be_bytes()); // key_len = 0
@@ -1156,6 +1163,7 @@ impl StateMachine for FileStateMachine {
                             key,
                             expected,
                             value: new_value,
+                            ..
                         } => {
                             // Look up current value: delta (this chunk) takes precedence over base.
                             let current =
@@ -1234,6 +1242,7 @@ impl StateMachine for FileStateMachine {
                     Command::CompareAndSwap {
                         key,
                         value: new_value,
+                        ttl_secs,
                         ..
                     } => {
                         debug!(
@@ -1242,14 +1251,28 @@ impl StateMachine for FileStateMachine {
                             String::from_utf8_lossy(key),
                             cas_success
                         );
+                        if cas_success {
+                            data.insert(key.clone(), (new_value.clone(), entry.term));
+                            // As for Insert: a TTL expires the swapped-in value.
+                            if let Some(ttl) = ttl_secs {
+                                if !self.lease_enabled {
+                                    return Err(StorageError::FeatureNotEnabled(
+                                        "TTL feature is not enabled on this server. \
+                                         Enable it in config: [raft.state_machine.lease] enabled = true"
+                                            .into(),
+                                    )
+                                    .into());
+                                }
+                                // Safety: lease_enabled invariant ensures lease.is_some()
+                                let lease = unsafe { self.lease.as_ref().unwrap_unchecked() };
+                                lease.register(key.clone(), *ttl);
+                            }
+                        }
                         results.push(if cas_success {
                             ApplyResult::success(entry.index)
                         } else {
                             ApplyResult::failure(entry.index)
                         });
-                        if cas_success {
-                            data.insert(key.clone(), (new_value.clone(), entry.term));
-                        }
                     }
                 }
             }
