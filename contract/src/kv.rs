@@ -109,7 +109,8 @@ pub struct PutBody<'a> {
 }
 
 /// `POST /kv/{key}/cas` body: `{"expected":"old","value":"new"}` swaps only
-/// if the key holds `"old"`; `"expected":null` only if the key is absent.
+/// if the key holds `"old"`; `"expected":null` only if the key is absent;
+/// an optional `"ttl_secs"` expires the swapped-in value.
 /// 200 [`OkAnswer`] when swapped, 409 `cas_failed` otherwise.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CasBody<'a> {
@@ -119,6 +120,9 @@ pub struct CasBody<'a> {
     /// The new value.
     #[serde(borrow)]
     pub value: Cow<'a, str>,
+    /// Seconds until the swapped-in value expires (1 to ten years); absent: never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_secs: Option<u64>,
 }
 
 /// One change as `GET /watch/{key}` and `GET /watch?prefix=p` send it: the

@@ -149,11 +149,13 @@ pub fn parse_put_body(body: &[u8], limits: &Limits) -> ApiResult<(String, Option
 }
 
 /// Parse `POST /kv/{key}/cas` bodies: `{"expected": "old" | null, "value":
-/// "new"}`; `expected` is required (`null`: only if the key is absent). A
-/// `ttl_secs` is refused with a 400 `ttl_not_supported`: d-engine 0.2.4's
-/// compare-and-swap carries no TTL, and a swap followed by a separate TTL
-/// write would not be atomic.
-pub fn parse_cas_body(body: &[u8], limits: &Limits) -> ApiResult<(Option<String>, String)> {
+/// "new", "ttl_secs": N}`; `expected` is required (`null`: only if the key is
+/// absent), `ttl_secs` optional (the swapped-in value expires after it;
+/// engine patch 27).
+pub fn parse_cas_body(
+    body: &[u8],
+    limits: &Limits,
+) -> ApiResult<(Option<String>, String, Option<u64>)> {
     let map = parse_object(body)?;
     let value = string_field(&map, "value")?;
     validate_value(&value, limits)?;
@@ -179,14 +181,7 @@ pub fn parse_cas_body(body: &[u8], limits: &Limits) -> ApiResult<(Option<String>
             ))
         }
     };
-    if map.get("ttl_secs").is_some_and(|v| !v.is_null()) {
-        return Err(ApiError::bad(
-            "ttl_not_supported",
-            "compare-and-swap with ttl_secs is not supported yet: the engine's \
-             compare-and-swap carries no TTL, and a separate TTL write would not be atomic",
-        ));
-    }
-    Ok((expected, value))
+    Ok((expected, value, ttl_field(&map)?))
 }
 
 /// A read's query: `?consistency=` (absent means the node's default) and
@@ -392,11 +387,11 @@ mod tests {
     fn cas_bodies() {
         assert_eq!(
             parse_cas_body(br#"{"expected":"old","value":"new"}"#, &LIMITS).expect("ok"),
-            (Some("old".into()), "new".into())
+            (Some("old".into()), "new".into(), None)
         );
         assert_eq!(
             parse_cas_body(br#"{"expected":null,"value":"new"}"#, &LIMITS).expect("ok"),
-            (None, "new".into())
+            (None, "new".into(), None)
         );
         assert_eq!(
             code(parse_cas_body(br#"{"value":"n"}"#, &LIMITS)),
@@ -407,11 +402,15 @@ mod tests {
             "invalid_field"
         );
         assert_eq!(
+            parse_cas_body(br#"{"expected":null,"value":"n","ttl_secs":5}"#, &LIMITS).expect("ttl"),
+            (None, "n".to_string(), Some(5))
+        );
+        assert_eq!(
             code(parse_cas_body(
-                br#"{"expected":null,"value":"n","ttl_secs":5}"#,
+                br#"{"expected":null,"value":"n","ttl_secs":0}"#,
                 &LIMITS
             )),
-            "ttl_not_supported"
+            "invalid_ttl"
         );
         assert_eq!(
             code(parse_cas_body(

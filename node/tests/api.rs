@@ -638,9 +638,10 @@ fn compare_and_swap_on_any_node() {
     for (body, code) in [
         (r#"{"value":"x"}"#, "missing_field"),
         (r#"{"expected":3,"value":"x"}"#, "invalid_field"),
+        // TTLs are off on this cluster (the TTL test turns them on).
         (
             r#"{"expected":null,"value":"x","ttl_secs":5}"#,
-            "ttl_not_supported",
+            "ttl_disabled",
         ),
         ("not json", "invalid_json"),
     ] {
@@ -706,8 +707,25 @@ fn keys_with_a_ttl_expire_on_every_node() {
         Some(r#"{"value":"y","ttl_secs":2}"#),
     );
     assert_eq!(a.status, 200, "{a:?}");
+    // A compare-and-swap with a TTL (a lock with a lease): the swapped-in
+    // value expires; a failed swap changes nothing.
+    let cas = |key: &str, body: &str| call("POST", &format!("{lurl}/kv/{key}/cas"), Some(body));
+    let a = cas(
+        "lease",
+        r#"{"expected":null,"value":"holder-1","ttl_secs":2}"#,
+    );
+    assert_eq!(a.status, 200, "{a:?}");
+    let a = cas(
+        "lease",
+        r#"{"expected":null,"value":"holder-2","ttl_secs":2}"#,
+    );
+    assert_eq!(a.status, 409, "{a:?}");
     assert_eq!(put(&lurl, "permanent", "p").status, 200);
     assert_eq!(get(&lurl, "ephemeral", "linearizable").json["value"], "x");
+    assert_eq!(
+        get(&lurl, "lease", "linearizable").json["value"],
+        "holder-1"
+    );
     let a = call(
         "PUT",
         &format!("{lurl}/kv/k"),
@@ -736,7 +754,7 @@ fn keys_with_a_ttl_expire_on_every_node() {
     .expect("a new leader among the survivors");
     let nurl = cluster.api_url(new_leader);
     let started = std::time::Instant::now();
-    for key in ["ephemeral", "ephemeral-put", "ephemeral-2"] {
+    for key in ["ephemeral", "ephemeral-put", "lease", "ephemeral-2"] {
         for id in &survivors {
             let url = cluster.api_url(*id);
             let gone = wait_until(Duration::from_secs(15), || {

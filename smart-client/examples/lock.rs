@@ -19,11 +19,11 @@
 //! new holder, so a resource guarded by the lock can refuse a late writer
 //! whose token is lower than one it has seen.
 //!
-//! The lease lives in the value, not in a server-side TTL: the node refuses
-//! `ttl_secs` on a compare-and-swap (400 `ttl_not_supported`; d-engine 0.2.4's
-//! CAS command has no TTL field). Contenders therefore compare lease ends with
-//! their own clocks: across hosts, clocks must agree to well within the lease
-//! (here all holders run in this process).
+//! The lease lives in the value, so the example works on clusters with TTLs
+//! off; contenders compare lease ends with their own clocks, so across hosts
+//! clocks must agree to well within the lease (here all holders run in this
+//! process). On a cluster with TTLs on, `compare_and_swap_with_ttl` lets the
+//! nodes expire a dead holder's lock themselves (engine patch 27).
 //!
 //! The program runs two holders. `alpha` takes the lock, renews it, and then
 //! dies (its task is aborted without releasing). `beta` waits and takes the

@@ -167,8 +167,9 @@ impl SmartClient {
         key: &[u8],
         expected: Option<&[u8]>,
         value: &[u8],
+        ttl_secs: Option<u64>,
     ) -> Result<bool> {
-        let body = cas_body(expected, value)?;
+        let body = cas_body(expected, value, ttl_secs)?;
         let mut path = key_path(key, "")?;
         path.push_str("/cas");
         match self
@@ -195,8 +196,36 @@ impl SmartClient {
         expected: Option<&[u8]>,
         value: impl AsRef<[u8]>,
     ) -> Result<bool> {
-        self.compare_and_swap_in(&self.inner.session, key.as_ref(), expected, value.as_ref())
-            .await
+        self.compare_and_swap_in(
+            &self.inner.session,
+            key.as_ref(),
+            expected,
+            value.as_ref(),
+            None,
+        )
+        .await
+    }
+
+    /// [`SmartClient::compare_and_swap`] whose swapped-in value expires `ttl`
+    /// after it is applied (whole seconds, rounded up; at least 1 s), as
+    /// [`SmartClient::put_with_ttl`]: a lock with a lease. The cluster must
+    /// have keys with a TTL on (else [`Error::BadRequest`] `ttl_disabled`).
+    pub async fn compare_and_swap_with_ttl(
+        &self,
+        key: impl AsRef<[u8]>,
+        expected: Option<&[u8]>,
+        value: impl AsRef<[u8]>,
+        ttl: std::time::Duration,
+    ) -> Result<bool> {
+        let secs = (ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0)).max(1);
+        self.compare_and_swap_in(
+            &self.inner.session,
+            key.as_ref(),
+            expected,
+            value.as_ref(),
+            Some(secs),
+        )
+        .await
     }
 
     /// Writes `value` under `key`, to expire `ttl` after it is applied

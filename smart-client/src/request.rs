@@ -235,10 +235,15 @@ pub(crate) fn value_body(value: &[u8], ttl_secs: Option<u64>) -> Result<Bytes> {
 }
 
 /// Validates the values and encodes a compare-and-swap body ([`CasBody`]).
-pub(crate) fn cas_body(expected: Option<&[u8]>, value: &[u8]) -> Result<Bytes> {
+pub(crate) fn cas_body(
+    expected: Option<&[u8]>,
+    value: &[u8],
+    ttl_secs: Option<u64>,
+) -> Result<Bytes> {
     json_body(&CasBody {
         expected: expected.map(utf8_value).transpose()?.map(Cow::Borrowed),
         value: Cow::Borrowed(utf8_value(value)?),
+        ttl_secs,
     })
 }
 
@@ -304,11 +309,11 @@ mod tests {
             Err(Error::BadRequest { .. })
         ));
         assert_eq!(
-            &cas_body(None, b"new").unwrap()[..],
+            &cas_body(None, b"new", None).unwrap()[..],
             br#"{"expected":null,"value":"new"}"#
         );
         assert_eq!(
-            &cas_body(Some(b"old"), b"new").unwrap()[..],
+            &cas_body(Some(b"old"), b"new", None).unwrap()[..],
             br#"{"expected":"old","value":"new"}"#
         );
         assert_eq!(Op::Cas.idempotency(true), Idempotency::NotIdempotent);

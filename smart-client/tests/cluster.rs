@@ -586,21 +586,39 @@ async fn compare_and_swap_and_ttl_through_the_client() {
     c.put_with_ttl("session-token", "t", Duration::from_millis(1500))
         .await
         .unwrap();
-    assert_eq!(
-        c.get_str("session-token", ReadConsistency::Linearizable)
+    // A lock with a lease: a compare-and-swap with a TTL.
+    assert!(c
+        .compare_and_swap_with_ttl("leased-lock", None, "me", Duration::from_millis(1500))
+        .await
+        .unwrap());
+    assert!(!c
+        .compare_and_swap_with_ttl("leased-lock", None, "you", Duration::from_secs(1))
+        .await
+        .unwrap());
+    for (key, value) in [("session-token", "t"), ("leased-lock", "me")] {
+        assert_eq!(
+            c.get_str(key, ReadConsistency::Linearizable)
+                .await
+                .unwrap()
+                .as_deref(),
+            Some(value)
+        );
+    }
+    let until = Instant::now() + Duration::from_secs(15);
+    for key in ["session-token", "leased-lock"] {
+        while c
+            .get_str(key, ReadConsistency::Linearizable)
             .await
             .unwrap()
-            .as_deref(),
-        Some("t")
-    );
-    let until = Instant::now() + Duration::from_secs(15);
-    while c
-        .get_str("session-token", ReadConsistency::Linearizable)
-        .await
-        .unwrap()
-        .is_some()
-    {
-        assert!(Instant::now() < until, "the key never expired");
-        tokio::time::sleep(Duration::from_millis(100)).await;
+            .is_some()
+        {
+            assert!(Instant::now() < until, "{key} never expired");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
+    // Free again once expired.
+    assert!(c
+        .compare_and_swap_with_ttl("leased-lock", None, "you", Duration::from_secs(1))
+        .await
+        .unwrap());
 }

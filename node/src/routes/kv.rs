@@ -34,6 +34,7 @@ enum Write {
         key: String,
         expected: Option<String>,
         value: String,
+        ttl_secs: Option<u64>,
     },
 }
 
@@ -133,11 +134,12 @@ async fn post_cas(
     };
     let key = decode_key(raw_key, &state.limits)?;
     let body = request_body(&req, payload, &state).await?;
-    let (expected, value) = validate::parse_cas_body(&body, &state.limits)?;
+    let (expected, value, ttl_secs) = validate::parse_cas_body(&body, &state.limits)?;
     let cas = Write::Cas {
         key,
         expected,
         value,
+        ttl_secs,
     };
     write(&state, &fwd, &req, body, cas).await
 }
@@ -176,14 +178,16 @@ async fn apply(state: &AppState, op: &Write) -> Result<bool, d_engine::ClientApi
             key,
             expected,
             value,
+            ttl_secs,
         } => {
-            ClientApi::compare_and_swap(
-                &*client,
-                key.as_bytes(),
-                expected.as_ref().map(String::as_bytes),
-                value.as_bytes(),
-            )
-            .await
+            client
+                .compare_and_swap_with_ttl(
+                    key.as_bytes(),
+                    expected.as_ref().map(String::as_bytes),
+                    value.as_bytes(),
+                    *ttl_secs,
+                )
+                .await
         }
     }
 }
@@ -200,6 +204,9 @@ async fn write(
     if matches!(
         op,
         Write::Put {
+            ttl_secs: Some(_),
+            ..
+        } | Write::Cas {
             ttl_secs: Some(_),
             ..
         }
