@@ -97,6 +97,7 @@ fn cas_entry(
                 key: Bytes::copy_from_slice(key),
                 expected_value: expected.map(Bytes::copy_from_slice),
                 new_value: Bytes::copy_from_slice(new_value),
+                ttl_secs: 0,
             }),
         ))),
     }
@@ -188,6 +189,7 @@ fn test_decode_cas_with_expected_value() {
             key: Bytes::from_static(b"k"),
             expected: Some(Bytes::from_static(b"old")),
             value: Bytes::from_static(b"new"),
+            ttl_secs: None,
         }
     );
 }
@@ -202,6 +204,7 @@ fn test_decode_cas_with_no_expected_value_means_key_must_not_exist() {
             key: Bytes::from_static(b"k"),
             expected: None,
             value: Bytes::from_static(b"new"),
+            ttl_secs: None,
         }
     );
 }

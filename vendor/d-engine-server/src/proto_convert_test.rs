@@ -72,6 +72,7 @@ fn test_write_command_cas_with_expected_value_converts_correctly() {
             key: Bytes::from("k"),
             expected_value: Some(Bytes::from("old")),
             new_value: Bytes::from("new"),
+            ttl_secs: 0,
         })),
     };
     let op = write_command_to_op(wc);
@@ -81,6 +82,7 @@ fn test_write_command_cas_with_expected_value_converts_correctly() {
             key: Bytes::from("k"),
             expected: Some(Bytes::from("old")),
             new_value: Bytes::from("new"),
+            ttl_secs: None,
         }
     );
 }
@@ -93,6 +95,7 @@ fn test_write_command_cas_key_must_not_exist_when_expected_none() {
             key: Bytes::from("k"),
             expected_value: None,
             new_value: Bytes::from("new"),
+            ttl_secs: 0,
         })),
     };
     let op = write_command_to_op(wc);

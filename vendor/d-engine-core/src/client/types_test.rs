@@ -137,12 +137,14 @@ fn test_write_operation_cas_with_expected_value() {
         key: Bytes::from("k"),
         expected: Some(Bytes::from("old")),
         new_value: Bytes::from("new"),
+        ttl_secs: None,
     };
     match op {
         WriteOperation::CompareAndSwap {
             key,
             expected,
             new_value,
+            ..
         } => {
             assert_eq!(key, Bytes::from("k"));
             assert_eq!(expected, Some(Bytes::from("old")));
@@ -160,6 +162,7 @@ fn test_write_operation_cas_key_must_not_exist_when_expected_is_none() {
         key: Bytes::from("k"),
         expected: None,
         new_value: Bytes::from("new"),
+        ttl_secs: None,
     };
     match op {
         WriteOperation::CompareAndSwap { expected: None, .. } => {}

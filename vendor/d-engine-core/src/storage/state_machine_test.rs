@@ -879,6 +879,7 @@ fn create_cas_entry(
             key,
             expected,
             value,
+            ttl_secs: None,
         },
     }
 }

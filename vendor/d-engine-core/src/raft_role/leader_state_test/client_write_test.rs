@@ -959,6 +959,7 @@ fn test_write_op_to_proto_cas_with_expected() {
         key: Bytes::from("k"),
         expected: Some(Bytes::from("old")),
         new_value: Bytes::from("new"),
+        ttl_secs: None,
     };
     let cmd = write_op_to_proto(op);
     match cmd.operation {
@@ -982,6 +983,7 @@ fn test_write_op_to_proto_cas_key_must_not_exist() {
         key: Bytes::from("k"),
         expected: None,
         new_value: Bytes::from("new"),
+        ttl_secs: None,
     };
     let cmd = write_op_to_proto(op);
     match cmd.operation {

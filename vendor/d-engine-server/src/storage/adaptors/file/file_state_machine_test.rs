@@ -161,6 +161,7 @@ async fn test_cas_failure_wal_replay_does_not_corrupt_data() {
                 key: Bytes::from("k"),
                 expected: Some(Bytes::from("wrong_expected")),
                 value: Bytes::from("should_not_appear"),
+                ttl_secs: None,
             },
         }])
         .await
@@ -210,6 +211,7 @@ async fn test_cas_in_same_chunk_as_preceding_insert() {
                     key: Bytes::from("k"),
                     expected: Some(Bytes::from("v1")),
                     value: Bytes::from("v2"),
+                    ttl_secs: None,
                 },
             },
         ])
@@ -247,6 +249,7 @@ async fn test_cas_success_wal_replay_applies_new_value() {
                 key: Bytes::from("k"),
                 expected: Some(Bytes::from("v1")),
                 value: Bytes::from("v2"),
+                ttl_secs: None,
             },
         }])
         .await
