@@ -320,6 +320,27 @@ impl FileStateMachine {
         Ok(machine)
     }
 
+    /// Registers `key` to expire after `ttl_secs` (an applied Insert or a successful
+    /// CompareAndSwap with a TTL); an error when the lease manager is off.
+    fn register_ttl(
+        &self,
+        key: &Bytes,
+        ttl_secs: u64,
+    ) -> Result<(), Error> {
+        if !self.lease_enabled {
+            return Err(StorageError::FeatureNotEnabled(
+                "TTL feature is not enabled on this server. \
+                 Enable it in config: [raft.state_machine.lease] enabled = true"
+                    .into(),
+            )
+            .into());
+        }
+        // Safety: lease_enabled invariant ensures lease.is_some()
+        let lease = unsafe { self.lease.as_ref().unwrap_unchecked() };
+        lease.register(key.clone(), ttl_secs);
+        Ok(())
+    }
+
     /// Sets the lease manager for this state machine.
     ///
     /// This is an internal method called by NodeBuilder during initialization.
@@ -1218,17 +1239,7 @@ impl StateMachine for FileStateMachine {
                     } => {
                         data.insert(key.clone(), (value.clone(), entry.term));
                         if let Some(ttl) = ttl_secs {
-                            if !self.lease_enabled {
-                                return Err(StorageError::FeatureNotEnabled(
-                                    "TTL feature is not enabled on this server. \
-                                     Enable it in config: [raft.state_machine.lease] enabled = true"
-                                        .into(),
-                                )
-                                .into());
-                            }
-                            // Safety: lease_enabled invariant ensures lease.is_some()
-                            let lease = unsafe { self.lease.as_ref().unwrap_unchecked() };
-                            lease.register(key.clone(), *ttl);
+                            self.register_ttl(key, *ttl)?;
                         }
                         results.push(ApplyResult::success(entry.index));
                     }
@@ -1255,17 +1266,7 @@ impl StateMachine for FileStateMachine {
                             data.insert(key.clone(), (new_value.clone(), entry.term));
                             // As for Insert: a TTL expires the swapped-in value.
                             if let Some(ttl) = ttl_secs {
-                                if !self.lease_enabled {
-                                    return Err(StorageError::FeatureNotEnabled(
-                                        "TTL feature is not enabled on this server. \
-                                         Enable it in config: [raft.state_machine.lease] enabled = true"
-                                            .into(),
-                                    )
-                                    .into());
-                                }
-                                // Safety: lease_enabled invariant ensures lease.is_some()
-                                let lease = unsafe { self.lease.as_ref().unwrap_unchecked() };
-                                lease.register(key.clone(), *ttl);
+                                self.register_ttl(key, *ttl)?;
                             }
                         }
                         results.push(if cas_success {
