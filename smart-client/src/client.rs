@@ -217,13 +217,12 @@ impl SmartClient {
         value: impl AsRef<[u8]>,
         ttl: std::time::Duration,
     ) -> Result<bool> {
-        let secs = (ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0)).max(1);
         self.compare_and_swap_in(
             &self.inner.session,
             key.as_ref(),
             expected,
             value.as_ref(),
-            Some(secs),
+            Some(ttl_secs(ttl)),
         )
         .await
     }
@@ -237,12 +236,11 @@ impl SmartClient {
         value: impl AsRef<[u8]>,
         ttl: std::time::Duration,
     ) -> Result<()> {
-        let secs = ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0);
         self.put_in(
             &self.inner.session,
             key.as_ref(),
             value.as_ref(),
-            Some(secs.max(1)),
+            Some(ttl_secs(ttl)),
         )
         .await
     }
@@ -402,6 +400,11 @@ impl SmartClient {
             calls_on_caller_thread: Counters::read(&c.calls_on_caller_thread),
         }
     }
+}
+
+/// A TTL in whole seconds as the server takes it: rounded up, at least 1 s.
+fn ttl_secs(ttl: std::time::Duration) -> u64 {
+    (ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0)).max(1)
 }
 
 #[cfg(test)]
