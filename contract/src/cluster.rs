@@ -11,6 +11,7 @@ use crate::topology::Role;
 ///
 /// Fields are declared in the order the node has always sent them (sorted).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoleAnswer {
     /// The leader the answering node knows (null during an election).
     pub leader_id: Option<u32>,
@@ -24,6 +25,7 @@ pub struct RoleAnswer {
 
 /// Body of `POST /admin/promote` and `POST /admin/remove`: `{"node_id":4}`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NodeIdBody {
     /// The member to act on (positive).
     pub node_id: u32,
@@ -31,6 +33,7 @@ pub struct NodeIdBody {
 
 /// Answer of a successful `POST /admin/remove`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RemoveAnswer {
     /// The removed member.
     pub node_id: u32,
@@ -40,6 +43,7 @@ pub struct RemoveAnswer {
 
 /// Answer of a successful `POST /admin/promote`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PromoteAnswer {
     /// The promoted member.
     pub node_id: u32,
@@ -52,6 +56,7 @@ pub struct PromoteAnswer {
 /// What one node publishes about itself (`POST /internal/members`, and the
 /// value stored through Raft under the node's registry key).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemberRecord {
     /// Raft node id.
     pub id: u32,

@@ -19,9 +19,11 @@ pub const REMOVED: &str = "removed";
 ///
 /// Fields are declared in the order the node has always sent them (sorted).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// Stable snake_case reason, e.g. `invalid_json`, `no_leader` (README lists them all).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub error: String,
     /// Only on `not_leader`: `Some(Some(id))` names the leader this node
     /// knows, `Some(None)` (JSON `null`) says it knows none; `None` (absent)
@@ -31,9 +33,11 @@ pub struct ErrorBody {
         deserialize_with = "present",
         skip_serializing_if = "Option::is_none"
     )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<u32>))]
     pub leader_id: Option<Option<u32>>,
     /// Human-readable detail.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub message: String,
     /// Only on `timeout`: whether the request took effect is unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -42,6 +46,7 @@ pub struct ErrorBody {
 
 /// What is known about a request's effect when the answer is an error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     /// The write may or may not have been applied.

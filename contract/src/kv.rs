@@ -42,8 +42,99 @@ pub const DEFAULT_LIST_LIMIT: usize = 100;
 /// Largest `limit` a listing accepts.
 pub const MAX_LIST_LIMIT: usize = 1000;
 
+/// Longest `ttl_secs` a write accepts: ten years.
+pub const MAX_TTL_SECS: u64 = 10 * 365 * 24 * 3600;
+
+/// Schema-only types of the OpenAPI description (feature `openapi`): the
+/// fields of the bodies above refer to them by name, and the node fills in
+/// its configured size limits when it builds the description.
+#[cfg(feature = "openapi")]
+pub mod schema {
+    use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+    use utoipa::openapi::RefOr;
+
+    /// A key: a non-empty UTF-8 string of at most the node's
+    /// `max_key_bytes` bytes. The node publishes that limit as `maxLength`
+    /// (one byte per character, as for ASCII; a longer UTF-8 encoding gets
+    /// a 413 `key_too_large`).
+    pub struct Key;
+
+    /// A value (schema `Value`): a UTF-8 string of at most the node's
+    /// `max_value_bytes` bytes (`maxLength` as for [`Key`]; over it, 413
+    /// `value_too_large`). Not called `Value`: utoipa reads a type of that
+    /// name as `serde_json::Value`.
+    pub struct ValueText;
+
+    /// Seconds until a written key expires, 1 to ten years (needs TTLs
+    /// enabled on the cluster, else 400 `ttl_disabled`).
+    pub struct TtlSecs;
+
+    /// A key prefix: empty (every key) or up to the node's `max_key_bytes`
+    /// bytes (its `maxLength`, as for [`Key`]; over it, 400 `prefix_too_large`).
+    pub struct Prefix;
+
+    /// The prefix of `GET /watch?prefix=p`: directory-style, it starts and
+    /// ends with `/` (else 400 `invalid_prefix`), at most `max_key_bytes`
+    /// bytes (`maxLength`, as for [`Key`]).
+    pub struct WatchPrefix;
+
+    impl utoipa::PartialSchema for Key {
+        fn schema() -> RefOr<Schema> {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .into()
+        }
+    }
+    impl utoipa::ToSchema for Key {}
+
+    impl utoipa::PartialSchema for ValueText {
+        fn schema() -> RefOr<Schema> {
+            ObjectBuilder::new().schema_type(Type::String).into()
+        }
+    }
+    impl utoipa::ToSchema for ValueText {
+        fn name() -> std::borrow::Cow<'static, str> {
+            "Value".into()
+        }
+    }
+
+    impl utoipa::PartialSchema for Prefix {
+        fn schema() -> RefOr<Schema> {
+            ObjectBuilder::new().schema_type(Type::String).into()
+        }
+    }
+    impl utoipa::ToSchema for Prefix {}
+
+    impl utoipa::PartialSchema for WatchPrefix {
+        fn schema() -> RefOr<Schema> {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .pattern(Some(WATCH_PREFIX_PATTERN))
+                .into()
+        }
+    }
+    impl utoipa::ToSchema for WatchPrefix {}
+
+    /// [`WatchPrefix`]'s pattern: `/`, or `/…/` with anything between.
+    pub const WATCH_PREFIX_PATTERN: &str = r"^/([\s\S]*/)?$";
+
+    impl utoipa::PartialSchema for TtlSecs {
+        fn schema() -> RefOr<Schema> {
+            ObjectBuilder::new()
+                .schema_type(Type::Integer)
+                .minimum(Some(1))
+                .maximum(Some(super::MAX_TTL_SECS as f64))
+                .into()
+        }
+    }
+    impl utoipa::ToSchema for TtlSecs {}
+}
+
 /// How fresh a read must be (`?consistency=linearizable|lease|eventual`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Consistency {
     /// Confirmed with a quorum by the leader: never stale.
@@ -84,27 +175,37 @@ pub fn eventual_min_index_query(index: u64) -> String {
     format!("?{CONSISTENCY_PARAM}=eventual&{MIN_INDEX_PARAM}={index}")
 }
 
-/// `POST /kv` body: `{"key":"k","value":"v"}`.
+/// `POST /kv` body: `{"key":"k","value":"v"}`, with an optional `ttl_secs` as [`PutBody`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PostBody<'a> {
     /// The key (UTF-8, non-empty).
     #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(value_type = schema::Key))]
     pub key: Cow<'a, str>,
     /// The value (a JSON string).
     #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(value_type = schema::ValueText))]
     pub value: Cow<'a, str>,
+    /// Seconds until the key expires (1 to ten years); absent: never.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<schema::TtlSecs>))]
+    pub ttl_secs: Option<u64>,
 }
 
 /// `PUT /kv/{key}` body: `{"value":"v"}`, or `{"value":"v","ttl_secs":N}`
 /// for a key that expires N seconds after it is applied (`POST /kv` takes
 /// `ttl_secs` too).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PutBody<'a> {
     /// The value (a JSON string); borrowed when encoding, so a large value is not copied.
     #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(value_type = schema::ValueText))]
     pub value: Cow<'a, str>,
     /// Seconds until the key expires (1 to ten years); absent: never.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<schema::TtlSecs>))]
     pub ttl_secs: Option<u64>,
 }
 
@@ -113,21 +214,29 @@ pub struct PutBody<'a> {
 /// an optional `"ttl_secs"` expires the swapped-in value.
 /// 200 [`OkAnswer`] when swapped, 409 `cas_failed` otherwise.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CasBody<'a> {
     /// The value the key must hold, `None` (JSON `null`) for "absent".
     #[serde(borrow)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = Option<schema::ValueText>, required = true)
+    )]
     pub expected: Option<Cow<'a, str>>,
     /// The new value.
     #[serde(borrow)]
+    #[cfg_attr(feature = "openapi", schema(value_type = schema::ValueText))]
     pub value: Cow<'a, str>,
     /// Seconds until the swapped-in value expires (1 to ten years); absent: never.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<schema::TtlSecs>))]
     pub ttl_secs: Option<u64>,
 }
 
 /// One change as `GET /watch/{key}` and `GET /watch?prefix=p` send it: the
 /// `data:` of a Server-Sent Event (whose `id:` is the index too).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WatchEvent {
     /// What happened to the key.
     pub kind: WatchKind,
@@ -141,6 +250,7 @@ pub struct WatchEvent {
 
 /// Kind of a [`WatchEvent`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum WatchKind {
     /// The key was written.
@@ -158,6 +268,7 @@ pub const CAS_FAILED: &str = "cas_failed";
 
 /// Answer of a successful write or delete (and of a member registration): `{"ok":true}`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OkAnswer {
     /// Always `true`.
     pub ok: bool,
@@ -171,6 +282,7 @@ impl OkAnswer {
 /// Answer of a key read: 200 `{"value":"v"}`, or 404 `{"value":null}` for a
 /// missing key (a 404 for an unknown path carries an [`crate::ErrorBody`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ValueAnswer {
     /// The value, `None` when the key does not exist. Required when decoding
     /// (`null` is not absent), so an error body never reads as a missing key.
@@ -180,6 +292,7 @@ pub struct ValueAnswer {
 
 /// One key of a listing.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ListItem {
     /// The key.
     pub key: String,
@@ -190,6 +303,7 @@ pub struct ListItem {
 /// Answer of `GET /kv?prefix=p&limit=N`: the first `limit` keys starting with
 /// the prefix, in byte order of the key, and whether more keys matched.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ListAnswer {
     /// Matching keys and values, sorted by key.
     pub items: Vec<ListItem>,
@@ -211,6 +325,7 @@ mod tests {
         let post = PostBody {
             key: "k".into(),
             value: "v".into(),
+            ttl_secs: None,
         };
         assert_eq!(
             serde_json::to_string(&post).unwrap(),

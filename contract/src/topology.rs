@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 /// A member's role (`"leader"`, `"follower"`, `"learner"`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// The current Raft leader: serves writes and every kind of read.
@@ -31,6 +32,7 @@ pub enum Role {
 
 /// One member in `/topology`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Member {
     /// Raft node id.
     pub id: u32,
@@ -74,6 +76,7 @@ impl Member {
 
 /// The whole `/topology` answer.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Topology {
     /// The node answering.
     pub node_id: u32,

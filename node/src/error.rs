@@ -23,8 +23,13 @@ pub enum ApiError {
     #[error("no such endpoint: {0}")]
     RouteNotFound(String),
     /// The route exists but not for this method.
-    #[error("method {0} is not allowed here")]
-    MethodNotAllowed(String),
+    #[error("method {method} is not allowed here; allowed: {allow}")]
+    MethodNotAllowed {
+        /// The request's method.
+        method: String,
+        /// The methods the path serves, as the `Allow` header lists them.
+        allow: &'static str,
+    },
     /// Body, key or value over the configured limits.
     #[error("{what} is {size} bytes, over the limit of {limit} bytes")]
     PayloadTooLarge {
@@ -102,6 +107,14 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// A 405 for `req`, whose path serves `allow` (e.g. `"GET, PUT"`).
+    pub fn method_not_allowed(req: &actix_web::HttpRequest, allow: &'static str) -> Self {
+        Self::MethodNotAllowed {
+            method: req.method().to_string(),
+            allow,
+        }
+    }
+
     /// Shorthand for a 400 with a reason code.
     pub fn bad(code: &'static str, message: impl Into<String>) -> Self {
         Self::BadRequest {
@@ -115,7 +128,7 @@ impl ApiError {
         match self {
             Self::BadRequest { code, .. } | Self::Conflict { code, .. } => code,
             Self::RouteNotFound(_) => "not_found",
-            Self::MethodNotAllowed(_) => "method_not_allowed",
+            Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::PayloadTooLarge { what, .. } => match *what {
                 "key" => "key_too_large",
                 "value" => "value_too_large",
@@ -142,7 +155,7 @@ impl ResponseError for ApiError {
         match self {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::RouteNotFound(_) => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::NoLeader
@@ -170,6 +183,9 @@ impl ResponseError for ApiError {
         let mut resp = HttpResponse::build(self.status_code());
         if matches!(self, Self::Unauthorized(_)) {
             resp.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        if let Self::MethodNotAllowed { allow, .. } = self {
+            resp.insert_header((actix_web::http::header::ALLOW, *allow));
         }
         if let Self::MinIndexNotReached { applied, .. } = self {
             resp.insert_header((kv_contract::headers::APPLIED_INDEX, *applied));
@@ -220,7 +236,11 @@ mod tests {
         assert_eq!(e.status_code(), StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(body_json(&e)["error"], "key_too_large");
         assert_eq!(
-            ApiError::MethodNotAllowed("PATCH".into()).status_code(),
+            ApiError::MethodNotAllowed {
+                method: "PATCH".into(),
+                allow: "GET"
+            }
+            .status_code(),
             StatusCode::METHOD_NOT_ALLOWED
         );
     }

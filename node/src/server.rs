@@ -110,10 +110,14 @@ pub async fn run(
     });
 
     let api_state = state.clone();
+    let description = web::Data::new(routes::openapi::Description(routes::openapi::build(
+        &state.limits,
+    )));
     let forward_timeout = Duration::from_millis(settings.forward_timeout_ms);
     let mut api = HttpServer::new(move || {
         App::new()
             .app_data(api_state.clone())
+            .app_data(description.clone())
             .app_data(web::Data::new(Forwarder {
                 client: awc::Client::builder()
                     .timeout(forward_timeout)
@@ -125,6 +129,7 @@ pub async fn run(
             .configure(routes::watch::configure)
             .configure(routes::cluster::configure)
             .configure(routes::admin::configure)
+            .configure(routes::openapi::configure)
             .default_service(web::to(routes::not_found))
     })
     .client_request_timeout(Duration::from_millis(settings.request_timeout_ms))

@@ -108,16 +108,25 @@ fn string_field(map: &serde_json::Map<String, Value>, name: &str) -> ApiResult<S
     }
 }
 
-/// Longest TTL accepted: ten years, in seconds.
-pub const MAX_TTL_SECS: u64 = 10 * 365 * 24 * 3600;
+pub use kv_contract::kv::MAX_TTL_SECS;
+
+/// A JSON number that is a non-negative integer, also when written with a
+/// zero fraction (`30.0`: JSON Schema's `integer` allows it, and so does the
+/// OpenAPI description).
+pub fn json_uint(v: &Value) -> Option<u64> {
+    v.as_u64().or_else(|| {
+        v.as_f64()
+            .filter(|f| f.fract() == 0.0 && (0.0..u64::MAX as f64).contains(f))
+            .map(|f| f as u64)
+    })
+}
 
 /// The optional `"ttl_secs"` of a write body: a positive integer up to
 /// [`MAX_TTL_SECS`], else a 400 `invalid_ttl`.
 fn ttl_field(map: &serde_json::Map<String, Value>) -> ApiResult<Option<u64>> {
     match map.get("ttl_secs") {
         None | Some(Value::Null) => Ok(None),
-        Some(v) => v
-            .as_u64()
+        Some(v) => json_uint(v)
             .filter(|n| (1..=MAX_TTL_SECS).contains(n))
             .map(Some)
             .ok_or_else(|| {
@@ -277,6 +286,10 @@ fn prefix_param(pairs: &[(String, String)], limits: &Limits) -> ApiResult<String
     Ok(prefix)
 }
 
+/// Largest `min_index` a read accepts: 2^63 - 1, the description's `int64`
+/// (a log index never gets near it).
+pub const MAX_MIN_INDEX: u64 = i64::MAX as u64;
+
 fn read_query(pairs: &[(String, String)], default: Consistency) -> ApiResult<ReadQuery> {
     let last = |name: &str| last(pairs, name);
     let consistency = match last(CONSISTENCY_PARAM) {
@@ -290,11 +303,11 @@ fn read_query(pairs: &[(String, String)], default: Consistency) -> ApiResult<Rea
     };
     let min_index = match last(MIN_INDEX_PARAM) {
         None => None,
-        Some(v) => Some(v.parse::<u64>().map_err(|_| {
+        Some(v) => Some(v.parse::<u64>().ok().filter(|n| *n <= MAX_MIN_INDEX).ok_or_else(|| {
             ApiError::bad(
                 "invalid_min_index",
                 format!(
-                    "{MIN_INDEX_PARAM} must be a non-negative integer (a log index), got {v:?}"
+                    "{MIN_INDEX_PARAM} must be an integer from 0 to {MAX_MIN_INDEX} (a log index), got {v:?}"
                 ),
             )
         })?),
@@ -373,7 +386,9 @@ mod tests {
         let (_, _, ttl) =
             parse_post_body(br#"{"key":"a","value":"b","ttl_secs":30}"#, &LIMITS).expect("ttl");
         assert_eq!(ttl, Some(30));
-        for bad in ["0", "-1", "1.5", "\"30\"", "true", "315360001"] {
+        let (_, ttl) = parse_put_body(br#"{"value":"v","ttl_secs":30.0}"#, &LIMITS).expect("30.0");
+        assert_eq!(ttl, Some(30));
+        for bad in ["0", "-1", "1.5", "\"30\"", "true", "315360001", "1e300"] {
             let body = format!(r#"{{"value":"v","ttl_secs":{bad}}}"#);
             assert_eq!(
                 code(parse_put_body(body.as_bytes(), &LIMITS)),
@@ -491,6 +506,7 @@ mod tests {
             "min_index=-1",
             "min_index=1.5",
             "min_index=99999999999999999999",
+            "min_index=9223372036854775808",
         ] {
             assert_eq!(code(q(bad)), "invalid_min_index", "{bad}");
         }

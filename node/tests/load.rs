@@ -57,6 +57,7 @@ impl Writers {
                         let body = PostBody {
                             key: key.as_str().into(),
                             value: value.as_str().into(),
+                            ttl_secs: None,
                         };
                         let started = Instant::now();
                         match agent.post(&url).send_json(&body) {

@@ -13,7 +13,7 @@ use std::time::Duration;
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use d_engine::ErrorCode;
-use kv_contract::{PromoteAnswer, RemoveAnswer, Role};
+use kv_contract::{ErrorBody, NodeIdBody, PromoteAnswer, RemoveAnswer, Role};
 
 use crate::auth::check_admin;
 use crate::engine::{classify, EngineFailure};
@@ -22,6 +22,8 @@ use crate::forward;
 use crate::membership;
 use crate::state::{AppState, Forwarder};
 use crate::validate::read_body;
+
+use super::openapi::Always;
 
 /// How long a request waits for this node's view to show a committed change
 /// (below the 5 s forwarding timeout, so a forwarded request gets this answer).
@@ -37,17 +39,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/admin/promote")
             .route(web::post().to(promote))
-            .default_service(web::to(super::method_not_allowed)),
+            .default_service(super::allow("POST")),
     )
     .service(
         web::resource("/admin/remove")
             .route(web::post().to(remove))
-            .default_service(web::to(super::method_not_allowed)),
+            .default_service(super::allow("POST")),
     )
     .service(
         web::resource("/internal/removed")
             .route(web::post().to(removed_notice))
-            .default_service(web::to(super::method_not_allowed)),
+            .default_service(super::allow("POST")),
     );
 }
 
@@ -71,7 +73,7 @@ fn parse_node_id(body: &[u8]) -> ApiResult<u32> {
     let id = v
         .get("node_id")
         .ok_or_else(|| ApiError::bad("missing_field", "field \"node_id\" is required"))?;
-    id.as_u64()
+    crate::validate::json_uint(id)
         .and_then(|n| u32::try_from(n).ok())
         .filter(|n| *n > 0)
         .ok_or_else(|| ApiError::bad("invalid_field", "node_id must be a positive integer"))
@@ -116,7 +118,25 @@ fn change_failure(err: d_engine::ClientApiError, timeout_ms: u64, node_id: u32) 
     }
 }
 
-async fn promote(
+#[utoipa::path(
+    post,
+    path = "/admin/promote",
+    tag = "admin",
+    security(("admin_token" = [])),
+    request_body = NodeIdBody,
+    responses(
+        (status = 200, description = "The learner is a voter (the change is committed and this node shows it)", body = PromoteAnswer),
+        (status = 400, description = "`invalid_json`, `missing_field`, `invalid_field`, `empty_body`, `invalid_body`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: missing or wrong bearer token", body = ErrorBody),
+        (status = 408, description = "`request_timeout`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 409, description = "The cluster's state does not allow it (e.g. `not_caught_up`)", body = ErrorBody),
+        (status = 502, description = "`leader_unreachable`", body = ErrorBody),
+        (status = 504, description = "`timeout`, `outcome_unknown`", body = ErrorBody),
+        Always,
+    )
+)]
+pub(super) async fn promote(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
@@ -182,7 +202,25 @@ async fn promote(
     }
 }
 
-async fn remove(
+#[utoipa::path(
+    post,
+    path = "/admin/remove",
+    tag = "admin",
+    security(("admin_token" = [])),
+    request_body = NodeIdBody,
+    responses(
+        (status = 200, description = "The node is out of the configuration (committed and shown here)", body = RemoveAnswer),
+        (status = 400, description = "`invalid_json`, `missing_field`, `invalid_field`, `empty_body`, `invalid_body`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: missing or wrong bearer token", body = ErrorBody),
+        (status = 408, description = "`request_timeout`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        (status = 409, description = "The cluster's state does not allow it (e.g. `not_caught_up`)", body = ErrorBody),
+        (status = 502, description = "`leader_unreachable`", body = ErrorBody),
+        (status = 504, description = "`timeout`, `outcome_unknown`", body = ErrorBody),
+        Always,
+    )
+)]
+pub(super) async fn remove(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
@@ -240,7 +278,22 @@ async fn notify_removed(state: &AppState, url: &str, node_id: u32, index: u64) {
     }
 }
 
-async fn removed_notice(
+#[utoipa::path(
+    post,
+    path = "/internal/removed",
+    tag = "internal",
+    security(("admin_token" = [])),
+    request_body(content = NodeIdBody, description = "The leader's node tells a node it removed (`node_id`: the receiver; an optional `index`)"),
+    responses(
+        (status = 200, description = "Recorded: this node now answers 503 `removed`", body = RemoveAnswer),
+        (status = 400, description = "`invalid_json`, `missing_field`, `invalid_field`, `empty_body`, `invalid_body`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: missing or wrong bearer token", body = ErrorBody),
+        (status = 408, description = "`request_timeout`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        Always,
+    )
+)]
+pub(super) async fn removed_notice(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,

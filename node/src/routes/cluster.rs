@@ -2,7 +2,7 @@
 //! internal registration endpoint used by the member registry.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use kv_contract::{OkAnswer, RoleAnswer};
+use kv_contract::{ErrorBody, OkAnswer, RoleAnswer, Topology};
 
 use crate::auth::check_admin;
 use crate::cluster_view::RefreshRecords;
@@ -11,22 +11,24 @@ use crate::registry::{self, MemberRecord};
 use crate::state::AppState;
 use crate::validate::read_body;
 
+use super::openapi::{Always, RoleOrError};
+
 /// Routes served on the API port (besides `/kv`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/topology")
             .route(web::get().to(topology))
-            .default_service(web::to(super::method_not_allowed)),
+            .default_service(super::allow("GET")),
     )
     .service(
         web::resource("/metrics")
             .route(web::get().to(metrics))
-            .default_service(web::to(super::method_not_allowed)),
+            .default_service(super::allow("GET")),
     )
     .service(
         web::resource("/internal/members")
             .route(web::post().to(register_member))
-            .default_service(web::to(super::method_not_allowed)),
+            .default_service(super::allow("POST")),
     );
     health(cfg);
 }
@@ -37,17 +39,26 @@ pub fn health(cfg: &mut web::ServiceConfig) {
         web::resource("/primary")
             .route(web::get().to(primary))
             .route(web::head().to(primary))
-            .default_service(web::to(super::method_not_allowed)),
+            .default_service(super::allow("GET, HEAD")),
     )
     .service(
         web::resource("/replica")
             .route(web::get().to(replica))
             .route(web::head().to(replica))
-            .default_service(web::to(super::method_not_allowed)),
+            .default_service(super::allow("GET, HEAD")),
     );
 }
 
-async fn topology(state: web::Data<AppState>) -> HttpResponse {
+#[utoipa::path(
+    get,
+    path = "/topology",
+    tag = "cluster",
+    responses(
+        (status = 200, description = "This node's view of the cluster", body = Topology),
+        Always,
+    )
+)]
+pub(super) async fn topology(state: web::Data<AppState>) -> HttpResponse {
     let mut topo = state.topology().topology.clone();
     for m in &mut topo.members {
         m.applied_index = state.progress.member_applied(m.id);
@@ -69,7 +80,16 @@ fn role_body(state: &AppState) -> RoleAnswer {
 }
 
 /// 200 when this node is the leader (balancers send writes here), else 503.
-async fn primary(state: web::Data<AppState>) -> HttpResponse {
+#[utoipa::path(
+    get,
+    path = "/primary",
+    tag = "cluster",
+    responses(
+        (status = 200, description = "This node is the leader", body = RoleAnswer),
+        (status = 503, description = "This node is not the leader (its role), or was removed (`removed`)", body = RoleOrError),
+    )
+)]
+pub(super) async fn primary(state: web::Data<AppState>) -> HttpResponse {
     let body = role_body(&state);
     if state.engine.is_leader() {
         HttpResponse::Ok().json(body)
@@ -79,7 +99,16 @@ async fn primary(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// 200 when this node is a replica (not the leader), else 503.
-async fn replica(state: web::Data<AppState>) -> HttpResponse {
+#[utoipa::path(
+    get,
+    path = "/replica",
+    tag = "cluster",
+    responses(
+        (status = 200, description = "This node is not the leader", body = RoleAnswer),
+        (status = 503, description = "This node is not not the leader (its role), or was removed (`removed`)", body = RoleOrError),
+    )
+)]
+pub(super) async fn replica(state: web::Data<AppState>) -> HttpResponse {
     let body = role_body(&state);
     if state.engine.is_leader() {
         HttpResponse::ServiceUnavailable().json(body)
@@ -88,14 +117,37 @@ async fn replica(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "cluster",
+    responses(
+        (status = 200, description = "Prometheus text format", content_type = "text/plain", body = String),
+    )
+)]
+pub(super) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(state.metrics.render())
 }
 
 /// A member publishing its URLs: the leader writes the record through Raft.
-async fn register_member(
+#[utoipa::path(
+    post,
+    path = "/internal/members",
+    tag = "internal",
+    security(("admin_token" = [])),
+    request_body(content = MemberRecord, description = "A member publishing its URLs (sent to the leader by every node)"),
+    responses(
+        (status = 200, description = "Recorded through Raft", body = OkAnswer),
+        (status = 400, description = "`invalid_member`, `empty_body`, `invalid_body`", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: missing or wrong bearer token", body = ErrorBody),
+        (status = 408, description = "`request_timeout`", body = ErrorBody),
+        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        Always,
+    )
+)]
+pub(super) async fn register_member(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,

@@ -9,8 +9,12 @@ use d_engine::StateMachine;
 use d_engine_core::client::ClientApi;
 use d_engine_core::config::ReadConsistencyPolicy;
 use kv_contract::headers::{APPLIED_INDEX, INDEX};
-use kv_contract::{ListAnswer, ListItem, OkAnswer, ValueAnswer};
+use kv_contract::kv::schema::{Key, Prefix};
+use kv_contract::{
+    CasBody, ErrorBody, ListAnswer, ListItem, OkAnswer, PostBody, PutBody, ValueAnswer,
+};
 use percent_encoding::percent_decode;
+use utoipa::IntoParams;
 
 use crate::config::Consistency;
 use crate::engine::{classify, EngineFailure};
@@ -18,6 +22,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::forward;
 use crate::state::{AppState, Forwarder};
 use crate::validate::{self, read_body, Limits};
+
+use super::openapi::{Always, ReadFailures, WriteFailures};
 
 /// A validated write.
 enum Write {
@@ -44,7 +50,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         web::resource("/kv")
             .route(web::post().to(post_kv))
             .route(web::get().to(list_kv))
-            .default_service(web::to(super::method_not_allowed)),
+            .default_service(super::allow("GET, POST")),
     )
     .service(
         web::resource("/kv/{key:.*}")
@@ -52,8 +58,58 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::put().to(put_kv))
             .route(web::delete().to(delete_kv))
             .route(web::post().to(post_cas))
-            .default_service(web::to(super::method_not_allowed)),
+            .default_service(web::to(|req: HttpRequest| async move {
+                Err::<HttpResponse, _>(ApiError::method_not_allowed(&req, key_methods(&req)))
+            })),
     );
+}
+
+/// The methods `/kv/{key}` serves: POST only on `/kv/{key}/cas` (where
+/// the others address the key `{key}/cas`).
+fn key_methods(req: &HttpRequest) -> &'static str {
+    if req.path().ends_with("/cas") {
+        "GET, PUT, DELETE, POST"
+    } else {
+        "GET, PUT, DELETE"
+    }
+}
+
+/// `{key}` in `/kv/{key}`, `/kv/{key}/cas` and `/watch/{key}` (for the
+/// OpenAPI description; handlers read the raw path).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code)] // only describes the path
+pub(super) struct KeyPath {
+    /// The key, percent-encoded (`%2F` or a plain `/` for a slash in the key).
+    #[param(value_type = Key)]
+    key: String,
+}
+
+/// The query of a read (`GET /kv/{key}`, `GET /kv`), for the description.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // only describes the query
+pub(super) struct ReadParams {
+    /// How fresh the answer must be; absent: the node's `default_consistency`.
+    consistency: Option<Consistency>,
+    /// Eventual reads only: answer with state at or after this log index (a
+    /// session's token), waiting up to the node's `min_index_wait_ms`, else 503
+    /// `min_index_not_reached`. Ignored by lease and linearizable reads.
+    #[param(minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
+    min_index: Option<u64>,
+}
+
+/// The query of `GET /kv` besides [`ReadParams`], for the description.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // only describes the query
+pub(super) struct ListParams {
+    /// Keys listed start with it; absent or empty: every key.
+    #[param(value_type = Option<Prefix>)]
+    prefix: Option<String>,
+    /// Most items in the answer (default 100).
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<usize>,
 }
 
 /// The key from `/kv/{key}`, percent-decoded and checked (non-empty, UTF-8, within limits).
@@ -86,7 +142,19 @@ async fn request_body(
     read_body(req, payload, state.limits.max_body, state.request_timeout()).await
 }
 
-async fn post_kv(
+#[utoipa::path(
+    post,
+    path = "/kv",
+    tag = "kv",
+    request_body = PostBody,
+    responses(
+        (status = 200, description = "Applied: the leader answered once it had applied the write", body = OkAnswer,
+            headers(("x-kv-index" = u64, description = "A log index at or after the write's, applied on the leader"))),
+        WriteFailures,
+        Always,
+    )
+)]
+pub(super) async fn post_kv(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
@@ -102,7 +170,20 @@ async fn post_kv(
     write(&state, &fwd, &req, body, put).await
 }
 
-async fn put_kv(
+#[utoipa::path(
+    put,
+    path = "/kv/{key}",
+    tag = "kv",
+    params(KeyPath),
+    request_body = PutBody,
+    responses(
+        (status = 200, description = "Applied: the leader answered once it had applied the write", body = OkAnswer,
+            headers(("x-kv-index" = u64, description = "A log index at or after the write's, applied on the leader"))),
+        WriteFailures,
+        Always,
+    )
+)]
+pub(super) async fn put_kv(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
@@ -122,7 +203,21 @@ async fn put_kv(
 /// `POST /kv/{key}/cas` `{"expected": "old" | null, "value": "new"}`: 200
 /// `{"ok":true}` when swapped, 409 `cas_failed` when the key held something
 /// else. A POST on any other `/kv/{key}` path is a 405.
-async fn post_cas(
+#[utoipa::path(
+    post,
+    path = "/kv/{key}/cas",
+    tag = "kv",
+    params(KeyPath),
+    request_body = CasBody,
+    responses(
+        (status = 200, description = "Swapped", body = OkAnswer,
+            headers(("x-kv-index" = u64, description = "A log index at or after the swap's, applied on the leader"))),
+        (status = 409, description = "`cas_failed`: the key held another value; nothing was written", body = ErrorBody),
+        WriteFailures,
+        Always,
+    )
+)]
+pub(super) async fn post_cas(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
@@ -130,7 +225,7 @@ async fn post_cas(
 ) -> ApiResult<HttpResponse> {
     let raw = req.uri().path().strip_prefix("/kv/").unwrap_or_default();
     let Some(raw_key) = raw.strip_suffix("/cas") else {
-        return Err(ApiError::MethodNotAllowed(req.method().to_string()));
+        return Err(ApiError::method_not_allowed(&req, key_methods(&req)));
     };
     let key = decode_key(raw_key, &state.limits)?;
     let body = request_body(&req, payload, &state).await?;
@@ -144,7 +239,19 @@ async fn post_cas(
     write(&state, &fwd, &req, body, cas).await
 }
 
-async fn delete_kv(
+#[utoipa::path(
+    delete,
+    path = "/kv/{key}",
+    tag = "kv",
+    params(KeyPath),
+    responses(
+        (status = 200, description = "Deleted (also when the key did not exist)", body = OkAnswer,
+            headers(("x-kv-index" = u64, description = "A log index at or after the delete's, applied on the leader"))),
+        WriteFailures,
+        Always,
+    )
+)]
+pub(super) async fn delete_kv(
     req: HttpRequest,
     state: web::Data<AppState>,
     fwd: web::Data<Forwarder>,
@@ -244,7 +351,21 @@ async fn write(
     forward::to_leader(state, fwd, req, body, "write").await
 }
 
-async fn get_kv(
+#[utoipa::path(
+    get,
+    path = "/kv/{key}",
+    tag = "kv",
+    params(KeyPath, ReadParams),
+    responses(
+        (status = 200, description = "The value", body = ValueAnswer,
+        headers(("x-kv-applied-index" = u64, description = "The serving node's applied index after the read"))),
+        (status = 404, description = "No such key: `{\"value\":null}`", body = ValueAnswer,
+        headers(("x-kv-applied-index" = u64, description = "The serving node's applied index after the read"))),
+        ReadFailures,
+        Always,
+    )
+)]
+pub(super) async fn get_kv(
     req: HttpRequest,
     state: web::Data<AppState>,
     fwd: web::Data<Forwarder>,
@@ -298,7 +419,19 @@ async fn get_kv(
 /// scanned, so the listing reflects at least every write acknowledged before
 /// it started. (d-engine's own prefix scan reads the leader's state machine
 /// without that confirmation.)
-async fn list_kv(
+#[utoipa::path(
+    get,
+    path = "/kv",
+    tag = "kv",
+    params(ListParams, ReadParams),
+    responses(
+        (status = 200, description = "The first `limit` keys with the prefix, sorted by their bytes", body = ListAnswer,
+        headers(("x-kv-applied-index" = u64, description = "The serving node's applied index after the read"))),
+        ReadFailures,
+        Always,
+    )
+)]
+pub(super) async fn list_kv(
     req: HttpRequest,
     state: web::Data<AppState>,
     fwd: web::Data<Forwarder>,

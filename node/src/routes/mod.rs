@@ -3,15 +3,19 @@
 pub mod admin;
 pub mod cluster;
 pub mod kv;
+pub mod openapi;
 pub mod watch;
 
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse, Route};
 
 use crate::error::ApiError;
 
-/// JSON 405 for a known path with an unsupported method.
-pub async fn method_not_allowed(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed(req.method().to_string()))
+/// The default service of a resource that serves `methods` (as the `Allow`
+/// header spells them): a JSON 405 with that `Allow` header.
+pub fn allow(methods: &'static str) -> Route {
+    web::to(move |req: HttpRequest| async move {
+        Err::<HttpResponse, _>(ApiError::method_not_allowed(&req, methods))
+    })
 }
 
 /// JSON 404 for unknown paths.

@@ -23,12 +23,20 @@ use bytes::Bytes;
 use d_engine_core::watch::{WatchEventType, WatcherHandle};
 use futures_util::stream;
 use kv_contract::headers::APPLIED_INDEX;
+use kv_contract::kv::schema::WatchPrefix;
 use kv_contract::kv::WATCH_CANCELED;
-use kv_contract::{WatchEvent, WatchKind};
+use kv_contract::{ErrorBody, WatchEvent, WatchKind};
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use crate::validate;
+
+use super::openapi::{Always, WatchSse};
+
+/// The description of a watch's 200 answer.
+const WATCH_STREAM: &str = "Server-Sent Events until the client leaves: one `data:` per change, \
+a JSON `WatchEvent` (`{\"kind\":\"put\"|\"delete\",\"key\",\"value\",\"index\"}`, `id:` the index), \
+keep-alive comments, and a last `event: canceled` if the client fell too far behind";
 
 /// Interval of the keep-alive comments of an idle watch.
 pub const KEEPALIVE: Duration = Duration::from_secs(15);
@@ -38,16 +46,32 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/watch")
             .route(web::get().to(watch_prefix))
-            .default_service(web::to(super::method_not_allowed)),
+            .default_service(super::allow("GET")),
     )
     .service(
         web::resource("/watch/{key:.*}")
             .route(web::get().to(watch_key))
-            .default_service(web::to(super::method_not_allowed)),
+            .default_service(super::allow("GET")),
     );
 }
 
-async fn watch_key(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+#[utoipa::path(
+    get,
+    path = "/watch/{key}",
+    tag = "watch",
+    params(super::kv::KeyPath),
+    responses(
+        (status = 200, description = WATCH_STREAM, content_type = "text/event-stream", body = WatchSse,
+            headers(("x-kv-applied-index" = u64, description = "This node's applied index once the watch was registered: every later change is sent"))),
+        (status = 400, description = "`empty_key`, `invalid_utf8`", body = ErrorBody),
+        (status = 413, description = "`key_too_large`", body = ErrorBody),
+        Always,
+    )
+)]
+pub(super) async fn watch_key(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
     let raw = req.uri().path().strip_prefix("/watch/").unwrap_or_default();
     let key = super::kv::decode_key(raw, &state.limits)?;
     let handle = state.engine.client().watch(key.as_bytes());
@@ -58,7 +82,22 @@ async fn watch_key(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<Ht
     )
 }
 
-async fn watch_prefix(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+#[utoipa::path(
+    get,
+    path = "/watch",
+    tag = "watch",
+    params(("prefix" = WatchPrefix, Query, description = "A directory-style prefix: starts and ends with `/`")),
+    responses(
+        (status = 200, description = WATCH_STREAM, content_type = "text/event-stream", body = WatchSse,
+            headers(("x-kv-applied-index" = u64, description = "This node's applied index once the watch was registered: every later change is sent"))),
+        (status = 400, description = "`invalid_prefix` (not `/…/`), `prefix_too_large`, `invalid_query`", body = ErrorBody),
+        Always,
+    )
+)]
+pub(super) async fn watch_prefix(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> ApiResult<HttpResponse> {
     let prefix = validate::parse_prefix_query(req.query_string(), &state.limits)?;
     // d-engine 0.2.4 watches directory-style prefixes only.
     if !(prefix.starts_with('/') && prefix.ends_with('/')) {

@@ -87,6 +87,7 @@ pub fn post_body(key: &str, value: &str) -> String {
     let body = PostBody {
         key: key.into(),
         value: value.into(),
+        ttl_secs: None,
     };
     serde_json::to_string(&body).expect("encode")
 }
