@@ -13,7 +13,7 @@ use std::time::Duration;
 use actix_web::{web, HttpRequest, HttpResponse};
 use bytes::Bytes;
 use d_engine::ErrorCode;
-use kv_contract::{ErrorBody, NodeIdBody, PromoteAnswer, RemoveAnswer, Role};
+use kv_contract::{NodeIdBody, PromoteAnswer, RemoveAnswer, Role};
 
 use crate::auth::check_admin;
 use crate::engine::{classify, EngineFailure};
@@ -23,7 +23,7 @@ use crate::membership;
 use crate::state::{AppState, Forwarder};
 use crate::validate::read_body;
 
-use super::openapi::Always;
+use super::openapi::{AdminFailures, Always, ChangeFailures};
 
 /// How long a request waits for this node's view to show a committed change
 /// (below the 5 s forwarding timeout, so a forwarded request gets this answer).
@@ -126,13 +126,8 @@ fn change_failure(err: d_engine::ClientApiError, timeout_ms: u64, node_id: u32) 
     request_body = NodeIdBody,
     responses(
         (status = 200, description = "The learner is a voter (the change is committed and this node shows it)", body = PromoteAnswer),
-        (status = 400, description = "`invalid_json`, `missing_field`, `invalid_field`, `empty_body`, `invalid_body`", body = ErrorBody),
-        (status = 401, description = "`unauthorized`: missing or wrong bearer token", body = ErrorBody),
-        (status = 408, description = "`request_timeout`", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
-        (status = 409, description = "The cluster's state does not allow it (e.g. `not_caught_up`)", body = ErrorBody),
-        (status = 502, description = "`leader_unreachable`", body = ErrorBody),
-        (status = 504, description = "`timeout`, `outcome_unknown`", body = ErrorBody),
+        AdminFailures,
+        ChangeFailures,
         Always,
     )
 )]
@@ -210,13 +205,8 @@ pub(super) async fn promote(
     request_body = NodeIdBody,
     responses(
         (status = 200, description = "The node is out of the configuration (committed and shown here)", body = RemoveAnswer),
-        (status = 400, description = "`invalid_json`, `missing_field`, `invalid_field`, `empty_body`, `invalid_body`", body = ErrorBody),
-        (status = 401, description = "`unauthorized`: missing or wrong bearer token", body = ErrorBody),
-        (status = 408, description = "`request_timeout`", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
-        (status = 409, description = "The cluster's state does not allow it (e.g. `not_caught_up`)", body = ErrorBody),
-        (status = 502, description = "`leader_unreachable`", body = ErrorBody),
-        (status = 504, description = "`timeout`, `outcome_unknown`", body = ErrorBody),
+        AdminFailures,
+        ChangeFailures,
         Always,
     )
 )]
@@ -286,10 +276,7 @@ async fn notify_removed(state: &AppState, url: &str, node_id: u32, index: u64) {
     request_body(content = NodeIdBody, description = "The leader's node tells a node it removed (`node_id`: the receiver; an optional `index`)"),
     responses(
         (status = 200, description = "Recorded: this node now answers 503 `removed`", body = RemoveAnswer),
-        (status = 400, description = "`invalid_json`, `missing_field`, `invalid_field`, `empty_body`, `invalid_body`", body = ErrorBody),
-        (status = 401, description = "`unauthorized`: missing or wrong bearer token", body = ErrorBody),
-        (status = 408, description = "`request_timeout`", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        AdminFailures,
         Always,
     )
 )]

@@ -2,7 +2,7 @@
 //! internal registration endpoint used by the member registry.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use kv_contract::{ErrorBody, OkAnswer, RoleAnswer, Topology};
+use kv_contract::{OkAnswer, RoleAnswer, Topology};
 
 use crate::auth::check_admin;
 use crate::cluster_view::RefreshRecords;
@@ -11,7 +11,7 @@ use crate::registry::{self, MemberRecord};
 use crate::state::AppState;
 use crate::validate::read_body;
 
-use super::openapi::{Always, RoleOrError};
+use super::openapi::{AdminFailures, Always, RoleOrError};
 
 /// Routes served on the API port (besides `/kv`).
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -140,10 +140,7 @@ pub(super) async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     request_body(content = MemberRecord, description = "A member publishing its URLs (sent to the leader by every node)"),
     responses(
         (status = 200, description = "Recorded through Raft", body = OkAnswer),
-        (status = 400, description = "`invalid_member`, `empty_body`, `invalid_body`", body = ErrorBody),
-        (status = 401, description = "`unauthorized`: missing or wrong bearer token", body = ErrorBody),
-        (status = 408, description = "`request_timeout`", body = ErrorBody),
-        (status = 413, description = "`payload_too_large`", body = ErrorBody),
+        AdminFailures,
         Always,
     )
 )]

@@ -179,6 +179,42 @@ pub(super) enum WriteFailures {
     OutcomeUnknown(#[to_schema] ErrorBody),
 }
 
+/// What an admin or internal request may also answer.
+#[derive(IntoResponses)]
+#[allow(dead_code)] // only describes answers
+pub(super) enum AdminFailures {
+    /// Malformed input: `invalid_json`, `missing_field`, `invalid_field`, `invalid_member`,
+    /// `empty_body`, `invalid_body`
+    #[response(status = 400)]
+    BadRequest(#[to_schema] ErrorBody),
+    /// `unauthorized`: missing or wrong bearer token (or, without a token configured, a
+    /// peer that is not on loopback)
+    #[response(status = 401)]
+    Unauthorized(#[to_schema] ErrorBody),
+    /// The body did not arrive within the node's request timeout (`request_timeout`)
+    #[response(status = 408)]
+    RequestTimeout(#[to_schema] ErrorBody),
+    /// The body is over the endpoint's limit (`payload_too_large`)
+    #[response(status = 413)]
+    TooLarge(#[to_schema] ErrorBody),
+}
+
+/// What a membership change may also answer.
+#[derive(IntoResponses)]
+#[allow(dead_code)] // only describes answers
+pub(super) enum ChangeFailures {
+    /// The cluster's state does not allow it: `unknown_node`, `not_caught_up`,
+    /// `change_in_progress`
+    #[response(status = 409)]
+    Conflict(#[to_schema] ErrorBody),
+    /// The leader could not be reached to forward to (`leader_unreachable`)
+    #[response(status = 502)]
+    LeaderUnreachable(#[to_schema] ErrorBody),
+    /// `timeout` or `outcome_unknown`: the change may or may not have been made
+    #[response(status = 504)]
+    Timeout(#[to_schema] ErrorBody),
+}
+
 /// What a read may also answer.
 #[derive(IntoResponses)]
 #[allow(dead_code)] // only describes answers
