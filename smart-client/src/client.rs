@@ -51,6 +51,33 @@ impl Drop for Handle {
     }
 }
 
+/// Where a call runs. A [`SmartClient`] runs it as a task on the caller's
+/// actix thread or on the I/O thread and awaits a reply channel, so its
+/// futures are `Send`; a [`crate::LocalClient`] runs it inline on this thread's
+/// worker. The request building and session bookkeeping below are the same
+/// for both.
+pub(crate) trait Runner {
+    async fn run(
+        &self,
+        op: Op,
+        path: String,
+        body: Option<Bytes>,
+        key_len: usize,
+    ) -> Result<Answer>;
+}
+
+impl Runner for SmartClient {
+    async fn run(
+        &self,
+        op: Op,
+        path: String,
+        body: Option<Bytes>,
+        key_len: usize,
+    ) -> Result<Answer> {
+        self.call(op, path, body, key_len).await
+    }
+}
+
 impl std::fmt::Debug for SmartClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SmartClient")
@@ -116,13 +143,14 @@ impl SmartClient {
     /// the session.
     async fn session_call(
         &self,
+        via: &impl Runner,
         session: &AtomicU64,
         op: Op,
         path: String,
         body: Option<Bytes>,
         key_len: usize,
     ) -> Result<Option<Bytes>> {
-        let answer = self.call(op, path, body, key_len).await?;
+        let answer = via.run(op, path, body, key_len).await?;
         if let Some(index) = answer.index {
             session.fetch_max(index, Ordering::AcqRel);
         }
@@ -131,6 +159,7 @@ impl SmartClient {
 
     pub(crate) async fn put_in(
         &self,
+        via: &impl Runner,
         session: &AtomicU64,
         key: &[u8],
         value: &[u8],
@@ -138,31 +167,38 @@ impl SmartClient {
     ) -> Result<()> {
         let body = value_body(value, ttl_secs)?;
         let path = key_path(key, "")?;
-        self.session_call(session, Op::Put, path, Some(body), key.len())
+        self.session_call(via, session, Op::Put, path, Some(body), key.len())
             .await
             .map(drop)
     }
 
     pub(crate) async fn get_in(
         &self,
+        via: &impl Runner,
         session: &AtomicU64,
         key: &[u8],
         consistency: ReadConsistency,
     ) -> Result<Option<Bytes>> {
         let path = key_path(key, &self.read_query(session, consistency))?;
-        self.session_call(session, Op::Get(consistency), path, None, key.len())
+        self.session_call(via, session, Op::Get(consistency), path, None, key.len())
             .await
     }
 
-    pub(crate) async fn delete_in(&self, session: &AtomicU64, key: &[u8]) -> Result<()> {
+    pub(crate) async fn delete_in(
+        &self,
+        via: &impl Runner,
+        session: &AtomicU64,
+        key: &[u8],
+    ) -> Result<()> {
         let path = key_path(key, "")?;
-        self.session_call(session, Op::Delete, path, None, key.len())
+        self.session_call(via, session, Op::Delete, path, None, key.len())
             .await
             .map(drop)
     }
 
     pub(crate) async fn compare_and_swap_in(
         &self,
+        via: &impl Runner,
         session: &AtomicU64,
         key: &[u8],
         expected: Option<&[u8]>,
@@ -173,7 +209,7 @@ impl SmartClient {
         let mut path = key_path(key, "")?;
         path.push_str("/cas");
         match self
-            .session_call(session, Op::Cas, path, Some(body), key.len())
+            .session_call(via, session, Op::Cas, path, Some(body), key.len())
             .await
         {
             Ok(_) => Ok(true),
@@ -197,6 +233,7 @@ impl SmartClient {
         value: impl AsRef<[u8]>,
     ) -> Result<bool> {
         self.compare_and_swap_in(
+            self,
             &self.inner.session,
             key.as_ref(),
             expected,
@@ -218,6 +255,7 @@ impl SmartClient {
         ttl: std::time::Duration,
     ) -> Result<bool> {
         self.compare_and_swap_in(
+            self,
             &self.inner.session,
             key.as_ref(),
             expected,
@@ -237,6 +275,7 @@ impl SmartClient {
         ttl: std::time::Duration,
     ) -> Result<()> {
         self.put_in(
+            self,
             &self.inner.session,
             key.as_ref(),
             value.as_ref(),
@@ -247,6 +286,7 @@ impl SmartClient {
 
     pub(crate) async fn scan_prefix_in(
         &self,
+        via: &impl Runner,
         session: &AtomicU64,
         prefix: &[u8],
         limit: usize,
@@ -254,7 +294,14 @@ impl SmartClient {
     ) -> Result<ListAnswer> {
         let path = list_path(prefix, limit, &self.read_query(session, consistency))?;
         let body = self
-            .session_call(session, Op::List(consistency), path, None, prefix.len())
+            .session_call(
+                via,
+                session,
+                Op::List(consistency),
+                path,
+                None,
+                prefix.len(),
+            )
             .await?
             .unwrap_or_default();
         serde_json::from_slice(&body).map_err(|e| Error::Unavailable {
@@ -274,8 +321,14 @@ impl SmartClient {
         limit: usize,
         consistency: ReadConsistency,
     ) -> Result<ListAnswer> {
-        self.scan_prefix_in(&self.inner.session, prefix.as_ref(), limit, consistency)
-            .await
+        self.scan_prefix_in(
+            self,
+            &self.inner.session,
+            prefix.as_ref(),
+            limit,
+            consistency,
+        )
+        .await
     }
 
     /// Every change of `key` from now on, as a [`Watch`] stream that moves
@@ -300,8 +353,14 @@ impl SmartClient {
     /// [`Error::BadRequest`] raised before sending). Advances this handle's
     /// session to the write's index.
     pub async fn put(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
-        self.put_in(&self.inner.session, key.as_ref(), value.as_ref(), None)
-            .await
+        self.put_in(
+            self,
+            &self.inner.session,
+            key.as_ref(),
+            value.as_ref(),
+            None,
+        )
+        .await
     }
 
     /// [`SmartClient::put`] for string keys and values.
@@ -322,7 +381,7 @@ impl SmartClient {
         key: impl AsRef<[u8]>,
         consistency: ReadConsistency,
     ) -> Result<Option<Bytes>> {
-        self.get_in(&self.inner.session, key.as_ref(), consistency)
+        self.get_in(self, &self.inner.session, key.as_ref(), consistency)
             .await
     }
 
@@ -335,7 +394,8 @@ impl SmartClient {
 
     /// Deletes `key` (succeeds whether or not it existed).
     pub async fn delete(&self, key: impl AsRef<[u8]>) -> Result<()> {
-        self.delete_in(&self.inner.session, key.as_ref()).await
+        self.delete_in(self, &self.inner.session, key.as_ref())
+            .await
     }
 
     /// A new session with its own index (starting at 0) and the same
@@ -345,6 +405,17 @@ impl SmartClient {
     #[must_use]
     pub fn session(&self) -> Session {
         Session::new(self.clone())
+    }
+
+    /// This handle's session index (shared by its clones and its
+    /// [`LocalClient`]s).
+    pub(crate) fn session_cell(&self) -> &AtomicU64 {
+        &self.inner.session
+    }
+
+    /// The shared state, for [`SmartClient::local`].
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.inner.shared
     }
 
     /// The highest log index this handle's session has written or read

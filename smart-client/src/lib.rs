@@ -13,7 +13,9 @@
 //!   [`SmartClientBuilder`] (`builder`) from a [`ClientConfig`] (`config`).
 //!   It encodes the call (`request`) and queues it to the I/O thread. The
 //!   state the handle shares with that thread lives in `shared`, so the I/O
-//!   side never imports the handle's file.
+//!   side never imports the handle's file. On an actix system thread a call
+//!   runs on that thread instead, and a [`LocalClient`] (`local`, from
+//!   [`SmartClient::local`]) runs it inline in the caller's own future.
 //! * `worker`: the I/O thread (an actix system) that owns the `!Send` awc
 //!   client (`transport`). `worker/bootstrap` fetches the first topology;
 //!   `worker/execute` runs a call's retry loop ([`retry`]); `worker/routing`
@@ -64,6 +66,7 @@ mod builder;
 mod client;
 mod config;
 mod error;
+mod local;
 mod metrics;
 mod node_state;
 mod prober;
@@ -89,6 +92,7 @@ pub use config::ClientConfig;
 pub use error::{Error, Result};
 pub use kv_contract::{ListAnswer, ListItem};
 pub use kv_contract::{WatchEvent, WatchKind};
+pub use local::LocalClient;
 pub use retry::{Backoff, EjectionPolicy, Jitter, RetryPolicy};
 pub use selection::{BalancePolicy, NodeId, ReadConsistency, ReadPreference, Role, TagSet};
 pub use session::Session;

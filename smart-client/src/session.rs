@@ -42,7 +42,13 @@ impl Session {
     /// [`SmartClient::put`] in this session.
     pub async fn put(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
         self.client
-            .put_in(&self.index, key.as_ref(), value.as_ref(), None)
+            .put_in(
+                &self.client,
+                &self.index,
+                key.as_ref(),
+                value.as_ref(),
+                None,
+            )
             .await
     }
 
@@ -59,7 +65,7 @@ impl Session {
         consistency: ReadConsistency,
     ) -> Result<Option<Bytes>> {
         self.client
-            .get_in(&self.index, key.as_ref(), consistency)
+            .get_in(&self.client, &self.index, key.as_ref(), consistency)
             .await
     }
 
@@ -78,13 +84,21 @@ impl Session {
         consistency: ReadConsistency,
     ) -> Result<kv_contract::ListAnswer> {
         self.client
-            .scan_prefix_in(&self.index, prefix.as_ref(), limit, consistency)
+            .scan_prefix_in(
+                &self.client,
+                &self.index,
+                prefix.as_ref(),
+                limit,
+                consistency,
+            )
             .await
     }
 
     /// [`SmartClient::delete`] in this session.
     pub async fn delete(&self, key: impl AsRef<[u8]>) -> Result<()> {
-        self.client.delete_in(&self.index, key.as_ref()).await
+        self.client
+            .delete_in(&self.client, &self.index, key.as_ref())
+            .await
     }
 
     /// The highest log index this session has written or read (0 at first).

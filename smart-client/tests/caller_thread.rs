@@ -74,3 +74,68 @@ async fn calls_on_an_actix_thread_run_there_and_ride_through_a_leader_kill() {
         "acknowledged writes missing: {missing:?}"
     );
 }
+
+/// `SmartClient::local`: calls run inline on this actix thread, in the
+/// handle's session, with the same answers; off an actix thread it is refused.
+#[actix_rt::test]
+async fn a_local_client_runs_calls_inline_in_the_handles_session() {
+    let cluster = Cluster::three();
+    cluster.wait_for_leader(Duration::from_secs(30));
+    let client = SmartClient::builder()
+        .seeds(cluster.api_urls())
+        .request_timeout(Duration::from_secs(5))
+        .build()
+        .await
+        .expect("client bootstraps");
+    let local = client.local().expect("an actix thread");
+    for i in 0..50 {
+        let (k, v) = (format!("/l/k{i}"), format!("v{i}"));
+        local.put(&k, &v).await.expect("write");
+        // Read-your-writes through the handle's session, on a follower.
+        let got = local
+            .get(&k, ReadConsistency::Eventual)
+            .await
+            .expect("read");
+        assert_eq!(got.as_deref(), Some(v.as_bytes()));
+    }
+    // One session: the Send handle saw the local writes' indexes.
+    assert!(client.session_index() > 0);
+    assert_eq!(client.session_index(), local.session_index());
+    let got = client.get_str("/l/k49", ReadConsistency::Eventual).await;
+    assert_eq!(got.expect("read").as_deref(), Some("v49"));
+
+    assert!(local
+        .compare_and_swap("/l/lock", None, "a")
+        .await
+        .expect("cas"));
+    assert!(!local
+        .compare_and_swap("/l/lock", None, "b")
+        .await
+        .expect("cas"));
+    local.delete("/l/k0").await.expect("delete");
+    let list = local
+        .scan_prefix("/l/k", 1000, ReadConsistency::Linearizable)
+        .await
+        .expect("scan");
+    assert_eq!(list.items.len(), 49, "{list:?}");
+    assert!(list.items.iter().all(|i| i.key != "/l/k0"));
+
+    let s = client.stats();
+    // 100 + 2 + 1 + 1 local calls and the handle's read, all on this
+    // thread; the refused swap is the one error (a 409).
+    assert_eq!(s.calls_on_caller_thread, 105, "{s:?}");
+    assert_eq!(s.errors, 1, "{s:?}");
+
+    // A plain tokio runtime has no actix system: no local handle there.
+    let other = client.clone();
+    let refused = std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        rt.block_on(async { other.local().map(drop) })
+    })
+    .join()
+    .expect("thread");
+    assert!(
+        matches!(refused, Err(smart_client::Error::Config(_))),
+        "{refused:?}"
+    );
+}

@@ -24,13 +24,14 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
 use crate::error::{Error, Result};
-use crate::request::Call;
+use crate::request::{Answer, Call, Op};
 use crate::selection::Selector;
 use crate::shared::Shared;
 use crate::stats::Counters;
@@ -94,10 +95,19 @@ thread_local! {
 /// client; gives the call back otherwise, for the I/O thread. The caller only
 /// awaits the call's oneshot reply, so its future stays `Send`.
 pub(crate) fn run_here(shared: &Arc<Shared>, call: Call) -> Option<Call> {
-    if actix_rt::Arbiter::try_current().is_none() {
+    let Some(worker) = local_worker(shared) else {
         return Some(call);
-    }
-    let worker = LOCAL_WORKERS.with(|workers| {
+    };
+    Counters::bump(&shared.counters.calls_on_caller_thread);
+    actix_rt::spawn(worker.serve(call));
+    None
+}
+
+/// This thread's worker for the client of `shared`, made on first use;
+/// `None` off actix system threads.
+pub(crate) fn local_worker(shared: &Arc<Shared>) -> Option<Rc<Worker>> {
+    actix_rt::Arbiter::try_current()?;
+    Some(LOCAL_WORKERS.with(|workers| {
         let mut workers = workers.borrow_mut();
         workers.retain(|w| !w.shared.is_closed());
         if let Some(w) = workers.iter().find(|w| Arc::ptr_eq(&w.shared, shared)) {
@@ -107,14 +117,11 @@ pub(crate) fn run_here(shared: &Arc<Shared>, call: Call) -> Option<Call> {
         let w = Rc::new(Worker::new(shared.clone(), transport));
         workers.push(w.clone());
         w
-    });
-    Counters::bump(&shared.counters.calls_on_caller_thread);
-    actix_rt::spawn(worker.serve(call));
-    None
+    }))
 }
 
 /// Per-thread executor of calls.
-struct Worker {
+pub(crate) struct Worker {
     shared: Arc<Shared>,
     transport: Rc<Transport>,
     /// Scratch buffers for selection (single thread: borrowed briefly, never
@@ -146,12 +153,23 @@ impl Worker {
             key_len,
             reply,
         } = call;
+        let _ = reply.send(self.run(op, &path, body, key_len).await);
+    }
+
+    /// Executes one call on this thread and returns its outcome.
+    pub(crate) async fn run(
+        &self,
+        op: Op,
+        path: &str,
+        body: Option<Bytes>,
+        key_len: usize,
+    ) -> Result<Answer> {
         let span = tracing::debug_span!("kv_request", op = op.name(), key_len);
-        let result = self.execute(op, &path, body).instrument(span).await;
+        let result = self.execute(op, path, body).instrument(span).await;
         if result.is_err() {
             Counters::bump(&self.shared.counters.errors);
         }
         crate::metrics::call(op.name(), result.is_ok());
-        let _ = reply.send(result);
+        result
     }
 }

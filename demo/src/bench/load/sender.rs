@@ -7,7 +7,7 @@ use std::time::Duration;
 use awc::error::SendRequestError;
 use bytes::Bytes;
 use kv_contract::{Consistency, ErrorBody, PutBody};
-use smart_client::{ReadConsistency, SmartClient};
+use smart_client::{LocalClient, ReadConsistency, SmartClient};
 
 use super::{value, Op, REQUEST_TIMEOUT};
 use crate::bench::etcd::b64;
@@ -34,7 +34,8 @@ pub enum Route {
 
 /// The per-thread executor of one route.
 pub enum Sender {
-    Smart(SmartClient, String),
+    /// A [`LocalClient`]: calls run inline on this load thread.
+    Smart(LocalClient, String),
     Http {
         client: awc::Client,
         base: String,
@@ -67,7 +68,11 @@ impl Sender {
                 .finish()
         };
         match route {
-            Route::Smart(c) => Sender::Smart(c, value()),
+            Route::Smart(c) => Sender::Smart(
+                c.local()
+                    .expect("Sender::new runs on an actix system thread"),
+                value(),
+            ),
             Route::Etcd { members, leader } => Sender::Etcd {
                 client: http_client(),
                 leader: Cell::new(leader.min(members.len().saturating_sub(1))),
@@ -117,7 +122,7 @@ impl Sender {
 }
 
 /// One operation through the smart client.
-async fn smart(c: &SmartClient, value: &str, op: Op) -> Result<(), String> {
+async fn smart(c: &LocalClient, value: &str, op: Op) -> Result<(), String> {
     match op {
         Op::Write(key) => c.put(key, value).await.map_err(smart_error),
         Op::Read(key, consistency) => match c.get(key, consistency).await {
