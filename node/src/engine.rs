@@ -21,6 +21,16 @@ use crate::error::{ApiError, NodeError};
 pub async fn start(
     cfg: &NodeConfig,
 ) -> Result<(Arc<EmbeddedEngine>, Arc<FileStateMachine>, bool), NodeError> {
+    // d-engine 0.2.4 logs a Raft listener that cannot bind (`AddrInUse`)
+    // and runs on without it, unreachable to its peers and starting
+    // elections nobody hears: refuse to start instead. (A probe: the port
+    // could still be taken between it and the engine's bind.)
+    std::net::TcpListener::bind(&cfg.raft_addr).map_err(|e| {
+        NodeError::Engine(format!(
+            "cannot listen on the Raft address {}: {e}",
+            cfg.raft_addr
+        ))
+    })?;
     let config_path = cfg.write_effective()?;
     let storage = FileStorageEngine::new(cfg.data_dir.join("storage"))
         .map_err(|e| NodeError::Engine(format!("log storage: {e}")))?;

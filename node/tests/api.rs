@@ -129,6 +129,54 @@ fn health_checks_on_both_ports_and_topology() {
     }
 }
 
+/// A second process started with a running node's config cannot listen on
+/// that node's Raft port: it exits at once with a clear error, instead of
+/// running without a Raft listener (which d-engine alone would do).
+#[test]
+fn a_node_whose_raft_port_is_taken_refuses_to_start() {
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let cluster = Cluster::three();
+    cluster.wait_for_leader(Duration::from_secs(30));
+    let ports = kv_harness::free_ports(2);
+    let mut cmd = std::process::Command::new(kv_harness::node_binary_or_build().expect("binary"));
+    cmd.arg("--config-path")
+        .arg(cluster.dir().join("n1.toml"))
+        .arg("--data-dir")
+        .arg(cluster.dir().join("second-n1"))
+        .args(["--port", &ports[0].to_string()])
+        .args(["--health-port", &ports[1].to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    kv_harness::die_with_parent(&mut cmd);
+    let mut second = KillOnDrop(cmd.spawn().expect("spawn a second node 1"));
+    let status = wait_until(Duration::from_secs(20), || {
+        second.0.try_wait().ok().flatten()
+    });
+    let status = status.expect("the second node 1 kept running with its Raft port taken");
+    assert!(!status.success(), "{status:?}");
+    let mut stderr = String::new();
+    second
+        .0
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("read");
+    assert!(
+        stderr.contains("cannot listen on the Raft address"),
+        "{stderr}"
+    );
+    // The running node 1 did not notice.
+    let a = get(&cluster.api_url(1), "x", "eventual");
+    assert_eq!(a.status, 404, "{a:?}");
+}
+
 #[test]
 fn metrics_in_prometheus_text() {
     let cluster = Cluster::three();
