@@ -105,7 +105,7 @@ pub(super) async fn primary(state: web::Data<AppState>) -> HttpResponse {
     tag = "cluster",
     responses(
         (status = 200, description = "This node is not the leader", body = RoleAnswer),
-        (status = 503, description = "This node is not not the leader (its role), or was removed (`removed`)", body = RoleOrError),
+        (status = 503, description = "This node is the leader (its role), or was removed (`removed`)", body = RoleOrError),
     )
 )]
 pub(super) async fn replica(state: web::Data<AppState>) -> HttpResponse {
