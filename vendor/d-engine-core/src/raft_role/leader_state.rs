@@ -1694,17 +1694,12 @@ impl<T: TypeConfig> RaftRoleState for LeaderState<T> {
         role_tx: &mpsc::UnboundedSender<RoleEvent>,
     ) {
         let new_commit_index = if self.cluster_metadata.single_voter {
-            // MemFirst single-voter: LogFlushed(durable) is the IO checkpoint.
-            // Commit to last_entry_id() — not just durable — to allow pipelining
-            // across IO batch boundaries. Matches multi-voter MemFirst where leader
-            // contributes last_entry_id() to quorum (not durable_index).
-            let last_log_index = ctx.raft_log().last_entry_id();
-            debug_assert!(
-                last_log_index >= durable,
-                "last_entry_id ({last_log_index}) must be >= durable ({durable})"
-            );
-            if last_log_index > self.commit_index() {
-                Some(last_log_index)
+            // Single voter: the leader is the whole quorum, so an entry is
+            // committed once it is durable here (LogFlushed(durable) comes from
+            // the IO thread after its fsync), never before.
+            let durable = durable.min(ctx.raft_log().last_entry_id());
+            if durable > self.commit_index() {
+                Some(durable)
             } else {
                 None
             }

@@ -577,11 +577,11 @@ where
         mut peer_matched_ids: Vec<u64>,
     ) -> Option<u64> {
         let _timer = ScopedTimer::new("calculate_majority_matched_index");
-        // Leader's contribution: last_entry_id (in-memory). With MemFirst (Level 2), db.write()
-        // returns once data reaches OS page cache — durable_index advances immediately.
-        // Followers also ACK after OS page cache write (no fsync wait). Crash safety is
-        // OS page cache level: process crash is recoverable, power loss is not.
-        peer_matched_ids.push(self.last_entry_id());
+        // Leader's contribution: what it has fsynced, like every follower's
+        // (followers acknowledge only durable entries). The leader's fsync runs
+        // beside replication, so a slow local disk delays a commit only when the
+        // followers' acknowledgements do not form a majority without it.
+        peer_matched_ids.push(self.durable_index().min(self.last_entry_id()));
 
         // Sort in descending order
         peer_matched_ids.sort_unstable_by(|a, b| b.cmp(a));

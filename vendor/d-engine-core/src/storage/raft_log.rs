@@ -342,7 +342,9 @@ pub trait RaftLog: Send + Sync + 'static {
     /// - `matched_ids`: Follower match indexes (leader's last index added automatically)
     ///
     /// # Algorithm (Raft paper §5.3, §5.4)
-    /// 1. Sort all matched indexes (including leader's) in descending order
+    /// 1. Sort all matched indexes (including leader's, which is its durable
+    ///    index: an entry held only in the leader's memory does not count) in
+    ///    descending order
     /// 2. Find median index (majority quorum)
     /// 3. Verify conditions:
     ///    - majority_index >= commit_index
