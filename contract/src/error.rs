@@ -15,6 +15,19 @@ pub const MIN_INDEX_NOT_REACHED: &str = "min_index_not_reached";
 /// topology any more; clients go to the members.
 pub const REMOVED: &str = "removed";
 
+/// Error code of the 507 a node answers to a write while its disk is full
+/// (appending to its Raft log failed with "no space left"). Nothing was
+/// written; reads go on; the node accepts writes again by itself once space
+/// is freed. Retrying the same write before then only fails again.
+pub const STORAGE_FULL: &str = "storage_full";
+
+/// Error code of the 503 a node answers once a fsync or write of its storage
+/// failed: it stops acknowledging writes (data it had written since its last
+/// good fsync may be gone) until restarted on a working disk. `outcome`
+/// says whether a write answered with it may have been applied (`unknown`:
+/// it was proposed before the failure) or not (`not_applied`).
+pub const STORAGE_FAILED: &str = "storage_failed";
+
 /// The JSON body of every error answer (any 4xx or 5xx from a node).
 ///
 /// Fields are declared in the order the node has always sent them (sorted).
@@ -39,7 +52,8 @@ pub struct ErrorBody {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub message: String,
-    /// Only on `timeout`: whether the request took effect is unknown.
+    /// On `timeout` and `outcome_unknown`: whether the request took effect is
+    /// unknown; on `storage_failed` and `storage_full`: which of the two it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<Outcome>,
 }
@@ -51,6 +65,8 @@ pub struct ErrorBody {
 pub enum Outcome {
     /// The write may or may not have been applied.
     Unknown,
+    /// The write was refused before it was proposed: it was not applied.
+    NotApplied,
 }
 
 impl ErrorBody {

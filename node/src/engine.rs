@@ -6,7 +6,20 @@ use std::sync::Arc;
 use d_engine::{ClientApiError, EmbeddedEngine, ErrorCode, FileStateMachine, FileStorageEngine};
 
 use crate::config::NodeConfig;
+use crate::disk::{DiskHealth, GuardedStorage};
 use crate::error::{ApiError, NodeError};
+
+/// A started engine and what the node keeps of its parts.
+pub struct Started {
+    /// The engine (never cloned: see [`start`]).
+    pub engine: Arc<EmbeddedEngine>,
+    /// Its state machine, read directly by eventual reads.
+    pub state_machine: Arc<FileStateMachine>,
+    /// Whether keys with a TTL are on.
+    pub ttl_enabled: bool,
+    /// The state of the disk under the Raft log, fed by the storage wrapper.
+    pub disk: Arc<DiskHealth>,
+}
 
 /// Start the embedded engine on the current (multi-threaded) tokio runtime.
 ///
@@ -18,9 +31,9 @@ use crate::error::{ApiError, NodeError};
 /// The state machine is returned too, so the node can read its applied index,
 /// and whether keys with a TTL are on (d-engine fails to *apply* a TTL write
 /// when they are off, so the node must refuse one before proposing it).
-pub async fn start(
-    cfg: &NodeConfig,
-) -> Result<(Arc<EmbeddedEngine>, Arc<FileStateMachine>, bool), NodeError> {
+/// The log storage is wrapped in [`GuardedStorage`], which counts fsyncs and
+/// reports disk errors in the returned [`DiskHealth`].
+pub async fn start(cfg: &NodeConfig) -> Result<Started, NodeError> {
     // d-engine 0.2.4 logs a Raft listener that cannot bind (`AddrInUse`)
     // and runs on without it, unreachable to its peers and starting
     // elections nobody hears: refuse to start instead. (A probe: the port
@@ -32,11 +45,15 @@ pub async fn start(
         ))
     })?;
     let config_path = cfg.write_effective()?;
-    let storage = FileStorageEngine::new(cfg.data_dir.join("storage"))
-        .map_err(|e| NodeError::Engine(format!("log storage: {e}")))?;
-    let mut state_machine = FileStateMachine::new(cfg.data_dir.join("state_machine"))
+    let storage_dir = cfg.data_dir.join("storage");
+    let storage = FileStorageEngine::new(storage_dir.clone())
+        .map_err(|e| NodeError::Engine(format!("log storage in {}: {e}", storage_dir.display())))?;
+    let disk = Arc::new(DiskHealth::default());
+    let storage = GuardedStorage::new(&storage, storage_dir, disk.clone());
+    let sm_dir = cfg.data_dir.join("state_machine");
+    let mut state_machine = FileStateMachine::new(sm_dir.clone())
         .await
-        .map_err(|e| NodeError::Engine(format!("state machine: {e}")))?;
+        .map_err(|e| NodeError::Engine(format!("state machine in {}: {e}", sm_dir.display())))?;
     let path = config_path.to_string_lossy().to_string();
     // With a custom state machine d-engine does not inject the lease manager
     // that keys with a TTL need (it does for the state machines it builds).
@@ -55,7 +72,12 @@ pub async fn start(
         EmbeddedEngine::start_custom(Arc::new(storage), state_machine.clone(), Some(&path))
             .await
             .map_err(|e| NodeError::Engine(e.to_string()))?;
-    Ok((Arc::new(engine), state_machine, ttl_enabled))
+    Ok(Started {
+        engine: Arc::new(engine),
+        state_machine,
+        ttl_enabled,
+        disk,
+    })
 }
 
 /// What a failed local engine call means for the request.

@@ -98,6 +98,19 @@ pub enum ApiError {
         /// Detail.
         message: String,
     },
+    /// This node's disk is full: the write was refused before it was proposed.
+    #[error("{0}")]
+    StorageFull(String),
+    /// This node's storage failed (a fsync or write error): it acknowledges
+    /// no more writes until restarted.
+    #[error("{reason}")]
+    StorageFailed {
+        /// What failed, naming the file.
+        reason: String,
+        /// Whether the write was proposed before the failure (its outcome
+        /// is then unknown) or refused before that (not applied).
+        proposed: bool,
+    },
     /// The operation exists in the API but the engine cannot perform it.
     #[error("{0}")]
     NotSupported(String),
@@ -144,6 +157,8 @@ impl ApiError {
             Self::MinIndexNotReached { .. } => kv_contract::error::MIN_INDEX_NOT_REACHED,
             Self::Removed(_) => kv_contract::error::REMOVED,
             Self::Unauthorized(_) => "unauthorized",
+            Self::StorageFull(_) => kv_contract::error::STORAGE_FULL,
+            Self::StorageFailed { .. } => kv_contract::error::STORAGE_FAILED,
             Self::NotSupported(_) => "not_supported",
             Self::Internal(_) => "internal",
         }
@@ -162,7 +177,9 @@ impl ResponseError for ApiError {
             | Self::NotLeader { .. }
             | Self::Unavailable(_)
             | Self::MinIndexNotReached { .. }
-            | Self::Removed(_) => StatusCode::SERVICE_UNAVAILABLE,
+            | Self::Removed(_)
+            | Self::StorageFailed { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Self::StorageFull(_) => StatusCode::INSUFFICIENT_STORAGE,
             Self::Timeout(_) | Self::OutcomeUnknown(_) => StatusCode::GATEWAY_TIMEOUT,
             Self::LeaderUnreachable { .. } => StatusCode::BAD_GATEWAY,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
@@ -177,9 +194,16 @@ impl ResponseError for ApiError {
         if let Self::NotLeader { leader_id } = self {
             body.leader_id = Some(*leader_id);
         }
-        if matches!(self, Self::Timeout(_) | Self::OutcomeUnknown(_)) {
-            body.outcome = Some(Outcome::Unknown);
-        }
+        body.outcome = match self {
+            Self::Timeout(_)
+            | Self::OutcomeUnknown(_)
+            | Self::StorageFailed { proposed: true, .. } => Some(Outcome::Unknown),
+            Self::StorageFailed {
+                proposed: false, ..
+            }
+            | Self::StorageFull(_) => Some(Outcome::NotApplied),
+            _ => None,
+        };
         let mut resp = HttpResponse::build(self.status_code());
         if matches!(self, Self::Unauthorized(_)) {
             resp.insert_header(("WWW-Authenticate", "Bearer"));

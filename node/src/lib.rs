@@ -5,6 +5,8 @@
 //!
 //! - [`config`] reads the node's TOML file (`[node]` here, the rest for d-engine);
 //! - [`engine`] starts d-engine with its file storage and classifies its errors;
+//!   [`disk`] wraps that storage to count fsyncs and turn disk errors into
+//!   507 `storage_full` / 503 `storage_failed`;
 //! - the [`cluster_view`] actor turns d-engine's leader and membership events and
 //!   the member [`registry`] into a [`topology::NodeView`] snapshot, whose
 //!   `/topology` document is the wire contract's [`kv_contract::Topology`];
@@ -25,6 +27,7 @@
 pub mod auth;
 pub mod cluster_view;
 pub mod config;
+pub mod disk;
 pub mod engine;
 pub mod error;
 mod forward;

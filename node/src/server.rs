@@ -12,6 +12,7 @@ use actix_web::{web, App, HttpResponse, HttpServer, ResponseError};
 
 use crate::cluster_view::ClusterView;
 use crate::config::{NodeConfig, NodeSettings};
+use crate::disk::DiskState;
 use crate::error::{ApiError, NodeError};
 use crate::membership::{self, RemovedFlag};
 use crate::progress::{self, Progress};
@@ -61,7 +62,13 @@ pub async fn run(
         cfg.adopt_membership(&stored);
     }
     let metrics = telemetry::install_recorder();
-    let (engine, state_machine, ttl_enabled) = crate::engine::start(&cfg).await?;
+    let crate::engine::Started {
+        engine,
+        state_machine,
+        ttl_enabled,
+        disk,
+    } = crate::engine::start(&cfg).await?;
+    let storage_watch = actix::spawn(stop_raft_on_storage_failure(engine.clone(), disk.clone()));
     let removed = Arc::new(RemovedFlag::default());
     let keeper = actix::spawn(membership::run_keeper(
         engine.clone(),
@@ -107,6 +114,7 @@ pub async fn run(
         removed,
         data_dir: cfg.data_dir.clone(),
         state_machine,
+        disk,
     });
 
     let api_state = state.clone();
@@ -174,6 +182,7 @@ pub async fn run(
     registrar.abort();
     poller.abort();
     keeper.abort();
+    storage_watch.abort();
     // Stop accepting, let in-flight requests finish (up to shutdown_timeout), then stop Raft.
     health_handle.stop(true).await;
     api_handle.stop(true).await;
@@ -211,15 +220,46 @@ where
 
 /// Once this node has been removed, everything but `/metrics`, `/admin/*` and
 /// `/internal/removed` answers 503 `removed`: it must not serve data, health
-/// checks or a topology as if it were a member.
+/// checks or a topology as if it were a member. Once its storage failed,
+/// everything but `/metrics` answers 503 `storage_failed`: its Raft engine is
+/// stopped and what it holds may be older than what it acknowledged.
 fn removed_refusal(req: &ServiceRequest) -> Option<HttpResponse> {
     let state = req.app_data::<web::Data<AppState>>()?;
-    let reason = state.removed.get()?;
     let path = req.path();
-    if path == "/metrics" || path.starts_with("/admin/") || path == "/internal/removed" {
-        return None;
+    if let Some(reason) = state.removed.get() {
+        if path == "/metrics" || path.starts_with("/admin/") || path == "/internal/removed" {
+            return None;
+        }
+        return Some(ApiError::Removed(reason.to_string()).error_response());
     }
-    Some(ApiError::Removed(reason.to_string()).error_response())
+    if let DiskState::Failed(reason) = state.disk.state() {
+        if path == "/metrics" {
+            return None;
+        }
+        return Some(state.storage_failed(reason, false).error_response());
+    }
+    None
+}
+
+/// Stops the Raft engine once the disk has failed, so that this node neither
+/// leads, votes nor acknowledges entries it may not hold (the cluster elects
+/// another leader). An engine that stops on its own (d-engine ends its Raft
+/// loop on a fatal error, e.g. a state machine that cannot write) counts as
+/// a storage failure too: the node could no longer serve what it acknowledged.
+async fn stop_raft_on_storage_failure(
+    engine: Arc<d_engine::EmbeddedEngine>,
+    disk: Arc<crate::disk::DiskHealth>,
+) {
+    let mut leader = engine.leader_change_notifier();
+    tokio::select! {
+        _ = disk.wait_failed() => {}
+        _ = async { while leader.changed().await.is_ok() {} } => {
+            disk.fail("the Raft engine stopped on a fatal error (see the log above)".into());
+        }
+    }
+    if let Err(e) = engine.stop().await {
+        tracing::warn!(error = %e, "stopping the Raft engine after the storage failure");
+    }
 }
 
 /// A node started after its removal: no engine, every request answers 503

@@ -11,6 +11,8 @@ use tokio::sync::watch;
 
 use crate::cluster_view::ClusterView;
 use crate::config::NodeSettings;
+use crate::disk::{DiskHealth, DiskState};
+use crate::error::{ApiError, ApiResult};
 use crate::membership::RemovedFlag;
 use crate::progress::Progress;
 use crate::topology::NodeView;
@@ -44,6 +46,8 @@ pub struct AppState {
     pub state_machine: Arc<FileStateMachine>,
     /// Whether keys with a TTL are on (`[raft.state_machine.lease] enabled`).
     pub ttl_enabled: bool,
+    /// The state of this node's disk (full, failed), from the storage wrapper.
+    pub disk: Arc<DiskHealth>,
 }
 
 impl AppState {
@@ -55,6 +59,32 @@ impl AppState {
     /// Deadline for reading a request body.
     pub fn request_timeout(&self) -> Duration {
         Duration::from_millis(self.settings.request_timeout_ms)
+    }
+
+    /// `Ok` when this node may propose a write: 507 `storage_full` while its
+    /// disk is full, 503 `storage_failed` once its storage failed (nothing
+    /// proposed in either case).
+    pub fn may_propose(&self) -> ApiResult<()> {
+        match self.disk.state() {
+            DiskState::Ok => Ok(()),
+            DiskState::Full(reason) => Err(ApiError::StorageFull(format!(
+                "the disk of node {} (the leader) is full ({reason}); nothing was written; \
+                 writes resume once space is freed",
+                self.node_id
+            ))),
+            DiskState::Failed(reason) => Err(self.storage_failed(reason, false)),
+        }
+    }
+
+    /// The 503 `storage_failed` answer of this node.
+    pub fn storage_failed(&self, reason: String, proposed: bool) -> ApiError {
+        ApiError::StorageFailed {
+            reason: format!(
+                "the storage of node {} failed ({reason}); it acknowledges no writes until restarted",
+                self.node_id
+            ),
+            proposed,
+        }
     }
 
     /// Engine call timeout as reported in errors.

@@ -95,7 +95,7 @@ fn the_description_declares_every_route_with_its_statuses() {
             .collect()
     };
     for write in ["POST /kv", "PUT /kv/{key}", "POST /kv/{key}/cas"] {
-        for code in ["200", "400", "408", "413", "502", "503", "504"] {
+        for code in ["200", "400", "408", "413", "502", "503", "504", "507"] {
             assert!(statuses(write).contains(code), "{write} lacks {code}");
         }
     }

@@ -270,6 +270,7 @@ fn smart_call(
                 ClientError::NoLeader
                 | ClientError::Unavailable { .. }
                 | ClientError::BadRequest { .. }
+                | ClientError::StorageFull { .. }
                 | ClientError::Config(_) => Outcome::Fail,
             };
             (outcome, None, format!("{e} (leader {leader})"))
@@ -338,7 +339,9 @@ fn http_call(
         404 if !kind.is_write() && body.get("value") == Some(&serde_json::Value::Null) => {
             Outcome::Ok
         }
-        400..=499 | 502 | 503 => Outcome::Fail,
+        // A 503 `storage_failed` says whether the write had been proposed.
+        503 if body["outcome"].as_str() == Some("unknown") => Outcome::Unknown,
+        400..=499 | 502 | 503 | 507 => Outcome::Fail,
         _ => Outcome::Unknown,
     };
     let read = if outcome == Outcome::Ok && !kind.is_write() {

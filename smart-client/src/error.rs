@@ -1,8 +1,8 @@
 //! The crate's one error type, and the classification of a single attempt's
 //! failure (transport trouble versus an answer) that drives retries.
 
-use kv_contract::error::MIN_INDEX_NOT_REACHED;
-use kv_contract::ErrorBody;
+use kv_contract::error::{MIN_INDEX_NOT_REACHED, STORAGE_FAILED, STORAGE_FULL};
+use kv_contract::{ErrorBody, Outcome};
 
 use crate::selection::NodeId;
 
@@ -32,6 +32,14 @@ pub enum Error {
     /// or may not have been applied. Every other error means not applied.
     #[error("request timed out; outcome unknown")]
     Timeout,
+    /// The leader's disk is full (`507 storage_full`): nothing was written.
+    /// Returned at once, not retried: the cluster accepts writes again once
+    /// space is freed on the leader.
+    #[error("storage full: {message}")]
+    StorageFull {
+        /// The node's explanation (which node, which file).
+        message: String,
+    },
     /// The client configuration is invalid, or no seed answered at bootstrap.
     #[error("configuration error: {0}")]
     Config(String),
@@ -80,6 +88,15 @@ pub(crate) enum AttemptError {
     /// The node had not applied the read's `min_index` within its bounded
     /// wait (`503 min_index_not_reached`): try another node, the leader last.
     Behind,
+    /// The node's storage failed (`503 storage_failed`): it acknowledges no
+    /// writes until restarted, so it counts as failed. `proposed`: the node
+    /// says the write was proposed before the failure (outcome unknown).
+    StorageFailed {
+        /// Whether the write may have been applied.
+        proposed: bool,
+    },
+    /// The leader's disk is full (`507 storage_full`): not applied, final.
+    StorageFull(String),
     /// Any other 5xx (e.g. `503 unavailable`).
     Server(u16, String),
     /// A 4xx answer: final, never retried.
@@ -96,7 +113,10 @@ impl AttemptError {
     pub(crate) fn is_node_failure(&self) -> bool {
         matches!(
             self,
-            AttemptError::Connect(_) | AttemptError::TimedOut | AttemptError::Broken(_)
+            AttemptError::Connect(_)
+                | AttemptError::TimedOut
+                | AttemptError::Broken(_)
+                | AttemptError::StorageFailed { .. }
         )
     }
 
@@ -108,6 +128,7 @@ impl AttemptError {
                 | AttemptError::Broken(_)
                 | AttemptError::Superseded
                 | AttemptError::ServerTimeout
+                | AttemptError::StorageFailed { proposed: true }
         )
     }
 
@@ -135,6 +156,16 @@ impl std::fmt::Display for AttemptError {
             AttemptError::LeaderUnreachable => f.write_str("leader unreachable"),
             AttemptError::ServerTimeout => f.write_str("server timed out, outcome unknown"),
             AttemptError::Behind => f.write_str("node behind the session's index"),
+            AttemptError::StorageFailed { proposed } => write!(
+                f,
+                "node storage failed ({})",
+                if *proposed {
+                    "outcome unknown"
+                } else {
+                    "not applied"
+                }
+            ),
+            AttemptError::StorageFull(message) => write!(f, "storage full: {message}"),
             AttemptError::Server(status, code) => write!(f, "server error {status} {code}"),
             AttemptError::Rejected { code, message } => write!(f, "{code}: {message}"),
         }
@@ -149,6 +180,14 @@ pub(crate) fn classify(status: u16, body: &[u8]) -> AttemptError {
         (503, "not_leader") => AttemptError::NotLeader(parsed.leader_hint()),
         (503, "no_leader") => AttemptError::NoLeader,
         (503, MIN_INDEX_NOT_REACHED) => AttemptError::Behind,
+        (503, STORAGE_FAILED) => AttemptError::StorageFailed {
+            proposed: parsed.outcome == Some(Outcome::Unknown),
+        },
+        (507, _) => AttemptError::StorageFull(if parsed.message.is_empty() {
+            STORAGE_FULL.to_owned()
+        } else {
+            parsed.message
+        }),
         (502, _) => AttemptError::LeaderUnreachable,
         (504, _) | (408, _) => AttemptError::ServerTimeout,
         (400..=499, _) => AttemptError::Rejected {
@@ -215,6 +254,21 @@ mod tests {
         assert_eq!(behind, AttemptError::Behind);
         assert!(!behind.is_node_failure() && !behind.outcome_unknown() && !behind.is_leaderless());
         assert!(AttemptError::Connect("refused".into()).is_node_failure());
+        let failed = classify(
+            503,
+            br#"{"error":"storage_failed","message":"fsync","outcome":"not_applied"}"#,
+        );
+        assert_eq!(failed, AttemptError::StorageFailed { proposed: false });
+        assert!(failed.is_node_failure() && !failed.outcome_unknown());
+        let proposed = classify(
+            503,
+            br#"{"error":"storage_failed","message":"fsync","outcome":"unknown"}"#,
+        );
+        assert!(proposed.is_node_failure() && proposed.outcome_unknown());
+        assert_eq!(
+            classify(507, br#"{"error":"storage_full","message":"node 1 full"}"#),
+            AttemptError::StorageFull("node 1 full".into())
+        );
         assert!(AttemptError::TimedOut.outcome_unknown());
         assert!(AttemptError::NotLeader(None).is_leaderless());
     }

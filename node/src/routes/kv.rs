@@ -17,6 +17,7 @@ use percent_encoding::percent_decode;
 use utoipa::IntoParams;
 
 use crate::config::Consistency;
+use crate::disk::DiskState;
 use crate::engine::{classify, EngineFailure};
 use crate::error::{ApiError, ApiResult};
 use crate::forward;
@@ -326,7 +327,12 @@ async fn write(
         ));
     }
     if state.engine.is_leader() {
-        match apply(state, &op).await {
+        state.may_propose()?;
+        let applied = apply(state, &op).await;
+        if let (Err(_), DiskState::Failed(reason)) = (&applied, state.disk.state()) {
+            return Err(state.storage_failed(reason, true));
+        }
+        match applied {
             // The leader answers a write once it has applied it, so its applied
             // index now is at or after this write's index: a client that reads
             // with `min_index` set to it sees the write.

@@ -148,9 +148,11 @@ pub(super) enum Always {
     /// A bug or an unexpected engine failure (`internal`)
     #[response(status = 500)]
     Internal(#[to_schema] ErrorBody),
-    /// `removed` (this node was removed from the cluster), or: `no_leader`, `not_leader`,
-    /// `unavailable`, `min_index_not_reached` where the operation can meet them; retry,
-    /// on another node for `removed` and `min_index_not_reached`
+    /// `removed` (this node was removed from the cluster), `storage_failed` (a fsync or
+    /// write of its storage failed; `outcome` says whether a write may have been
+    /// applied), or: `no_leader`, `not_leader`, `unavailable`, `min_index_not_reached`
+    /// where the operation can meet them; retry, on another node for `removed`,
+    /// `storage_failed` and `min_index_not_reached`
     #[response(status = 503)]
     Unavailable(#[to_schema] ErrorBody),
 }
@@ -173,6 +175,10 @@ pub(super) enum WriteFailures {
     /// The leader could not be reached to forward to (`leader_unreachable`): not applied
     #[response(status = 502)]
     LeaderUnreachable(#[to_schema] ErrorBody),
+    /// `storage_full`, with `"outcome":"not_applied"`: the leader's disk is full; writes
+    /// resume by themselves once space is freed
+    #[response(status = 507)]
+    StorageFull(#[to_schema] ErrorBody),
     /// `timeout` or `outcome_unknown`, with `"outcome":"unknown"`: the write may or may
     /// not have been applied
     #[response(status = 504)]
@@ -210,6 +216,10 @@ pub(super) enum ChangeFailures {
     /// The leader could not be reached to forward to (`leader_unreachable`)
     #[response(status = 502)]
     LeaderUnreachable(#[to_schema] ErrorBody),
+    /// `storage_full`, with `"outcome":"not_applied"`: the leader's disk is full; writes
+    /// resume by themselves once space is freed
+    #[response(status = 507)]
+    StorageFull(#[to_schema] ErrorBody),
     /// `timeout` or `outcome_unknown`: the change may or may not have been made
     #[response(status = 504)]
     Timeout(#[to_schema] ErrorBody),
@@ -229,6 +239,10 @@ pub(super) enum ReadFailures {
     /// A lease or linearizable read could not be forwarded to the leader (`leader_unreachable`)
     #[response(status = 502)]
     LeaderUnreachable(#[to_schema] ErrorBody),
+    /// `storage_full`, with `"outcome":"not_applied"`: the leader's disk is full; writes
+    /// resume by themselves once space is freed
+    #[response(status = 507)]
+    StorageFull(#[to_schema] ErrorBody),
     /// A lease or linearizable read timed out (`timeout`, `outcome_unknown`)
     #[response(status = 504)]
     Timeout(#[to_schema] ErrorBody),

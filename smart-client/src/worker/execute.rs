@@ -87,6 +87,17 @@ impl Worker {
                         message: message.clone(),
                     })
                 }
+                // Retrying before space is freed only fails again. (After an
+                // attempt whose outcome is unknown, that stays the answer.)
+                AttemptError::StorageFull(message) => {
+                    return Err(if maybe_applied {
+                        Error::Timeout
+                    } else {
+                        Error::StorageFull {
+                            message: message.clone(),
+                        }
+                    })
+                }
                 AttemptError::NotLeader(Some(hint)) => redirect = Some(*hint),
                 AttemptError::Behind => {
                     crate::metrics::min_index_not_reached();
