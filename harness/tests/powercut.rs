@@ -291,3 +291,23 @@ fn a_shared_read_only_mmap_works_as_d_engine_uses_for_snapshots() {
     };
     assert_eq!(bytes, b"snapshot bytes");
 }
+
+#[test]
+fn a_test_that_panics_leaves_no_mount_behind() {
+    if !powercut::require() {
+        return;
+    }
+    let mnt = std::sync::Mutex::new(None);
+    let result = std::panic::catch_unwind(|| {
+        let d = disk().expect("available");
+        *mnt.lock().expect("lock") = Some(d.fs.mountpoint().to_path_buf());
+        panic!("a failing test");
+    });
+    assert!(result.is_err());
+    let mnt = mnt
+        .lock()
+        .expect("lock")
+        .clone()
+        .expect("mounted before the panic");
+    assert!(!mounted(&mnt), "{} still mounted", mnt.display());
+}

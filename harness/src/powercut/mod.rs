@@ -290,7 +290,7 @@ fn probe() -> Result<(), String> {
 }
 
 /// The one gate for tests that need a power-cut filesystem: `true` when one
-/// can be mounted; otherwise prints "skipped: <reason>" and returns `false`,
+/// can be mounted; otherwise prints `skipped: <reason>` and returns `false`,
 /// except under `CI=true`, where it panics (CI must provide FUSE).
 pub fn require() -> bool {
     match available() {
