@@ -1,5 +1,6 @@
 //! A cluster of `kv-node` processes: configs, start, kill, pause, stop, restart,
-//! learners, and waiting for an agreed leader.
+//! learners, power cuts (data dirs on [`PowerCutFs`]), and waiting for an
+//! agreed leader.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -14,6 +15,7 @@ use kv_contract::{Role, Topology};
 use crate::agreement;
 use crate::binary::node_binary_or_build;
 use crate::http::topology_at;
+use crate::powercut::PowerCutFs;
 use crate::process::{die_with_parent, free_ports, signal, wait_until};
 use crate::proxy::RaftNet;
 
@@ -45,6 +47,11 @@ pub struct ClusterOptions {
     /// Route every Raft link between voters through a [`RaftNet`] proxy, so
     /// tests can partition and delay the network ([`Cluster::net`]).
     pub raft_proxies: bool,
+    /// Put each node's data directory on its own [`PowerCutFs`] (backing dir
+    /// `n{id}.disk` in the cluster's temp dir), for [`Cluster::power_cut`] and
+    /// disk faults ([`Cluster::disk`]). Gate such tests on
+    /// [`crate::powercut::require`].
+    pub power_cut_fs: bool,
 }
 
 impl Default for ClusterOptions {
@@ -61,6 +68,7 @@ impl Default for ClusterOptions {
             learners: Vec::new(),
             config_extra: Vec::new(),
             raft_proxies: false,
+            power_cut_fs: false,
         }
     }
 }
@@ -116,6 +124,7 @@ pub struct Cluster {
     nodes: BTreeMap<u32, NodeProc>,
     raft_ports: BTreeMap<u32, u16>,
     net: Option<RaftNet>,
+    disks: BTreeMap<u32, PowerCutFs>,
 }
 
 impl Cluster {
@@ -136,6 +145,7 @@ impl Cluster {
             nodes: BTreeMap::new(),
             raft_ports: BTreeMap::new(),
             net: None,
+            disks: BTreeMap::new(),
         };
         for id in 1..=cluster.opts.voters {
             let p = free_ports(1)[0];
@@ -180,6 +190,16 @@ impl Cluster {
         let data_dir = self.dir.path().join(format!("n{id}"));
         let config = self.dir.path().join(format!("n{id}.toml"));
         let log = self.dir.path().join(format!("n{id}.log"));
+        if self.opts.power_cut_fs {
+            let backing = self.dir.path().join(format!("n{id}.disk"));
+            let disk = PowerCutFs::mount(&backing, &data_dir).unwrap_or_else(|e| {
+                panic!(
+                    "mount a power-cut filesystem at {}: {e}",
+                    data_dir.display()
+                )
+            });
+            self.disks.insert(id, disk);
+        }
         let mut toml = String::new();
         let _ = writeln!(toml, "[node]");
         let _ = writeln!(toml, "api_addr = \"127.0.0.1:{}\"", ports[0]);
@@ -374,6 +394,46 @@ impl Cluster {
         self.spawn(id);
     }
 
+    /// Lose the power of nodes `ids` at once: SIGKILL them, revert their
+    /// data directories to what was fsynced (see [`PowerCutFs::power_cut`]),
+    /// and start them again on the same ports and data. Needs
+    /// [`ClusterOptions::power_cut_fs`].
+    pub fn power_cut(&mut self, ids: &[u32]) {
+        for id in ids {
+            assert!(
+                self.disks.contains_key(id),
+                "node {id} has no power-cut filesystem (ClusterOptions::power_cut_fs)"
+            );
+            let node = &self.nodes[id];
+            if let Some(pid) = node.pid() {
+                if node.paused {
+                    signal(pid, libc::SIGCONT);
+                }
+                signal(pid, libc::SIGKILL);
+            }
+        }
+        // The disks lose power before the processes are gone: what a dying
+        // node still writes (or a slow fsync it waits on) fails with EIO.
+        for id in ids {
+            self.disks[id].power_off();
+        }
+        for id in ids {
+            self.kill(*id);
+        }
+        for id in ids {
+            self.disks[id].power_on();
+            self.spawn(*id);
+        }
+    }
+
+    /// The power-cut filesystem under node `id`'s data directory, for fault
+    /// injection and fsync counters. Needs [`ClusterOptions::power_cut_fs`].
+    pub fn disk(&self, id: u32) -> &PowerCutFs {
+        self.disks.get(&id).unwrap_or_else(|| {
+            panic!("node {id} has no power-cut filesystem (ClusterOptions::power_cut_fs)")
+        })
+    }
+
     /// Start node `id` as a learner joining the running cluster (config lists it with role 4).
     pub fn add_learner(&mut self, id: u32) {
         self.add_node(id, true);
@@ -451,5 +511,8 @@ impl Drop for Cluster {
                 let _ = child.wait();
             }
         }
+        // Unmount only once no node has files open there, and before the
+        // temp dir (which holds the mount points) is removed.
+        self.disks.clear();
     }
 }

@@ -20,7 +20,8 @@
 //! role), [`http`] (blocking GETs, typed with the `kv-contract` wire types),
 //! [`process`] (ports, signals, waits), [`binary`] (finding or building
 //! `kv-node`), [`haproxy`] (a real HAProxy in front of a cluster), [`proxy`]
-//! (TCP proxies on the Raft links, for partitions and delay).
+//! (TCP proxies on the Raft links, for partitions and delay), [`powercut`]
+//! (a FUSE filesystem whose unsynced data a power cut takes back).
 
 pub mod acks;
 pub mod agreement;
@@ -28,6 +29,7 @@ pub mod binary;
 pub mod cluster;
 pub mod haproxy;
 pub mod http;
+pub mod powercut;
 pub mod process;
 pub mod proxy;
 
@@ -37,5 +39,6 @@ pub use binary::{build_node_binary, node_binary, node_binary_or_build};
 pub use cluster::{Cluster, ClusterOptions, NodeProc};
 pub use haproxy::{haproxy_binary, haproxy_config};
 pub use http::{get_json, topology_at};
+pub use powercut::{FileActivity, PowerCutFs};
 pub use process::{die_with_parent, free_ports, wait_until};
 pub use proxy::{LinkProxy, RaftNet};
