@@ -43,6 +43,18 @@ impl Error {
                 | Error::System(SystemError::Storage(StorageError::DataCorruption { .. }))
         )
     }
+
+    /// Returns true when the error is an I/O error "no space left on device":
+    /// the operation may succeed once space is freed.
+    pub fn is_storage_full(&self) -> bool {
+        match self {
+            Error::System(SystemError::Storage(StorageError::IoError(e)))
+            | Error::System(SystemError::Storage(StorageError::PathError { source: e, .. })) => {
+                e.kind() == std::io::ErrorKind::StorageFull
+            }
+            _ => false,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

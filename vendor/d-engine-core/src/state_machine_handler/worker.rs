@@ -1,12 +1,18 @@
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
-use tracing::{debug, error, info};
+use std::time::Duration;
+use tracing::{debug, error, info, warn};
 
 use crate::Result;
 use crate::RoleEvent;
 use crate::StateMachineHandler;
 use crate::TypeConfig;
 use crate::alias::SMHOF;
+
+/// First wait before an apply that failed on a full disk is tried again.
+const STORAGE_FULL_FIRST_RETRY: Duration = Duration::from_millis(50);
+/// Longest wait between two such tries.
+const STORAGE_FULL_MAX_RETRY: Duration = Duration::from_secs(1);
 
 /// State Machine Worker
 ///
@@ -67,7 +73,7 @@ impl<T: TypeConfig> StateMachineWorker<T> {
                 entries = sm_apply_rx.recv() => {
                     match entries {
                         Some(entries) => {
-                            Self::apply_and_notify(&node_id, &state_machine_handler, &role_tx, entries).await?;
+                            Self::apply_and_notify(&node_id, &state_machine_handler, &role_tx, entries, Some(&mut shutdown_signal)).await?;
                         }
                         None => {
                             debug!("[Node-{}] SM Worker: apply channel closed", node_id);
@@ -86,21 +92,57 @@ impl<T: TypeConfig> StateMachineWorker<T> {
         // Graceful drain: process remaining entries after shutdown signal
         debug!("[Node-{}] SM Worker draining pending applies", node_id);
         while let Ok(entries) = sm_apply_rx.try_recv() {
-            Self::apply_and_notify(&node_id, &state_machine_handler, &role_tx, entries).await?;
+            Self::apply_and_notify(
+                &node_id,
+                &state_machine_handler,
+                &role_tx,
+                entries,
+                None,
+            )
+            .await?;
         }
 
         info!("[Node-{}] SM Worker shutdown complete", node_id);
         Ok(())
     }
 
+    /// Apply `entries` and report the result to the Raft loop.
+    ///
+    /// An apply that fails because the disk is full is retried with a backoff
+    /// (up to 1 s apart) until it succeeds or shutdown is signalled: nothing
+    /// of it was applied, the entries are committed and durable in the Raft
+    /// log, and the node can go on serving reads. Any other failure is fatal,
+    /// and so is a full disk while draining after shutdown (`shutdown_signal`
+    /// `None`).
     async fn apply_and_notify(
         node_id: &u32,
         state_machine_handler: &Arc<SMHOF<T>>,
         role_tx: &mpsc::UnboundedSender<RoleEvent>,
         entries: Vec<d_engine_proto::common::Entry>,
+        mut shutdown_signal: Option<&mut watch::Receiver<()>>,
     ) -> Result<()> {
-        // Apply all entries at once (no chunking)
-        match state_machine_handler.apply_chunk(entries).await {
+        let mut backoff = STORAGE_FULL_FIRST_RETRY;
+        let applied = loop {
+            // Entries hold `Bytes`: the copy kept for a retry is cheap.
+            match state_machine_handler.apply_chunk(entries.clone()).await {
+                Err(e) if e.is_storage_full() => {
+                    let Some(shutdown_signal) = shutdown_signal.as_deref_mut() else {
+                        break Err(e);
+                    };
+                    warn!(
+                        "[Node-{}] SM apply failed, disk full; retrying in {:?}: {:?}",
+                        node_id, backoff, e
+                    );
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = shutdown_signal.changed() => break Err(e),
+                    }
+                    backoff = (backoff * 2).min(STORAGE_FULL_MAX_RETRY);
+                }
+                other => break other,
+            }
+        };
+        match applied {
             Ok(results) => {
                 if let Some(last) = results.last() {
                     debug!(

@@ -293,3 +293,71 @@ async fn test_multiple_batches_sequential_processing() {
         }
     }
 }
+
+/// An apply that fails because the disk is full is retried (the entries are
+/// committed and durable in the Raft log; nothing of the failed apply took
+/// effect) and completes once space is back, instead of ending the Raft loop
+/// with a fatal error.
+#[tokio::test(start_paused = true)]
+async fn test_apply_on_a_full_disk_is_retried_until_it_succeeds() {
+    let attempts = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = attempts.clone();
+    let mut mock_smh = MockStateMachineHandler::new();
+    mock_smh.expect_apply_chunk().times(3).returning(move |entries| {
+        if seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 2 {
+            return Err(std::io::Error::from_raw_os_error(28).into());
+        }
+        Ok(entries.iter().map(|e| crate::ApplyResult::success(e.index)).collect())
+    });
+
+    let (sm_apply_tx, sm_apply_rx) = mpsc::unbounded_channel();
+    let (role_tx, mut role_rx) = mpsc::unbounded_channel::<RoleEvent>();
+    let (_shutdown_tx, shutdown_rx) = watch::channel(());
+    let worker = StateMachineWorker::<MockTypeConfig>::new(
+        1,
+        Arc::new(mock_smh),
+        sm_apply_rx,
+        role_tx,
+        shutdown_rx,
+    );
+    tokio::spawn(async move {
+        let _ = worker.run().await;
+    });
+    sm_apply_tx.send(vec![create_test_entry(1, 1)]).unwrap();
+
+    match tokio::time::timeout(std::time::Duration::from_secs(10), role_rx.recv()).await {
+        Ok(Some(RoleEvent::ApplyCompleted { last_index, .. })) => assert_eq!(last_index, 1),
+        Ok(Some(other)) => panic!("expected ApplyCompleted after the retries, got {other:?}"),
+        other => panic!("no ApplyCompleted: {other:?}"),
+    }
+    assert_eq!(attempts.load(std::sync::atomic::Ordering::SeqCst), 3);
+}
+
+/// Shutdown ends the retries of an apply on a full disk (with the error).
+#[tokio::test(start_paused = true)]
+async fn test_shutdown_ends_the_retries_on_a_full_disk() {
+    let mut mock_smh = MockStateMachineHandler::new();
+    mock_smh
+        .expect_apply_chunk()
+        .returning(|_| Err(std::io::Error::from_raw_os_error(28).into()));
+    let (sm_apply_tx, sm_apply_rx) = mpsc::unbounded_channel();
+    let (role_tx, _role_rx) = mpsc::unbounded_channel::<RoleEvent>();
+    let (shutdown_tx, shutdown_rx) = watch::channel(());
+    let worker = StateMachineWorker::<MockTypeConfig>::new(
+        1,
+        Arc::new(mock_smh),
+        sm_apply_rx,
+        role_tx,
+        shutdown_rx,
+    );
+    let handle = tokio::spawn(async move { worker.run().await });
+    sm_apply_tx.send(vec![create_test_entry(1, 1)]).unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert!(!handle.is_finished(), "still retrying while the disk is full");
+    shutdown_tx.send(()).unwrap();
+    let result = tokio::time::timeout(std::time::Duration::from_secs(5), handle)
+        .await
+        .expect("worker ends after shutdown")
+        .expect("no panic");
+    assert!(result.is_err(), "the apply never succeeded: {result:?}");
+}
