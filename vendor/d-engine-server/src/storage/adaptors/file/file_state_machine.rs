@@ -1036,6 +1036,50 @@ impl FileStateMachine {
     }
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Test hook: the next WAL append writes this many bytes, then fails
+    /// with "no space left on device" (a disk that filled up mid-write).
+    pub(crate) static WAL_APPEND_FAILS_AFTER: std::cell::Cell<Option<usize>> =
+        const { std::cell::Cell::new(None) };
+}
+
+/// Appends `buf` to the WAL at `path`, all or nothing: when the write fails
+/// (a full disk can take part of it), the file is cut back to its length
+/// before the append, so an apply retried after space is freed does not
+/// append after a torn record, which replay would misread.
+async fn append_or_roll_back(
+    path: &std::path::Path,
+    buf: &[u8],
+) -> Result<(), Error> {
+    let mut file = OpenOptions::new().write(true).create(true).append(true).open(path).await?;
+    let before = file.metadata().await?.len();
+    #[cfg(test)]
+    let result = match WAL_APPEND_FAILS_AFTER.with(|c| c.take()) {
+        Some(n) => match file.write_all(&buf[..n.min(buf.len())]).await {
+            Ok(()) => Err(std::io::Error::from_raw_os_error(28)),
+            Err(e) => Err(e),
+        },
+        None => file.write_all(buf).await,
+    };
+    #[cfg(not(test))]
+    let result = file.write_all(buf).await;
+    let result = match result {
+        Ok(()) => file.flush().await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = result {
+        if let Err(cut) = file.set_len(before).await {
+            error!(
+                "WAL append to {} failed ({e}) and cutting it back to {before} bytes failed too: {cut}",
+                path.display()
+            );
+        }
+        return Err(e.into());
+    }
+    Ok(())
+}
+
 impl Drop for FileStateMachine {
     fn drop(&mut self) {
         let timer = Instant::now();
@@ -1213,14 +1257,10 @@ impl StateMachine for FileStateMachine {
         // Successful CAS → WalOpCode::Insert; failed CAS → WalOpCode::CasFailed.
         // Note: wal_buf is never empty here in practice — every entry encodes at least
         // 41 bytes — but the guard is kept as a cheap defensive check.
-        self.wal_bytes_since_checkpoint.fetch_add(wal_buf.len() as u64, Ordering::Relaxed);
         if !wal_buf.is_empty() {
-            let wal_path = self.data_dir.join("wal.log");
-            let mut file =
-                OpenOptions::new().write(true).create(true).append(true).open(&wal_path).await?;
-            file.write_all(&wal_buf).await?;
-            file.flush().await?;
+            append_or_roll_back(&self.data_dir.join("wal.log"), &wal_buf).await?;
         }
+        self.wal_bytes_since_checkpoint.fetch_add(wal_buf.len() as u64, Ordering::Relaxed);
 
         // PHASE 3: Fast in-memory updates with minimal lock time
         // (CAS uses pre-computed outcomes — no re-evaluation under write lock)

@@ -512,3 +512,52 @@ async fn test_wal_replay_survives_a_second_crash() {
         );
     }
 }
+
+/// A WAL append cut short by a full disk leaves nothing behind: the apply
+/// fails, the WAL keeps its length, and the apply retried once space is back
+/// replays after a restart. Without the rollback, the retried record landed
+/// after the torn one and replay misread the WAL.
+#[tokio::test]
+async fn test_a_failed_wal_append_leaves_no_torn_record() {
+    use crate::storage::adaptors::file::file_state_machine::WAL_APPEND_FAILS_AFTER;
+
+    let temp_dir = tempfile::tempdir().unwrap();
+    let data_dir = temp_dir.path().to_path_buf();
+    let wal = data_dir.join("wal.log");
+    let insert = |index: u64, key: &'static str, value: &'static str| ApplyEntry {
+        index,
+        term: 1,
+        command: Command::Insert {
+            key: Bytes::from(key),
+            value: Bytes::from(value),
+            ttl_secs: None,
+        },
+    };
+
+    let sm = FileStateMachine::new(data_dir.clone()).await.unwrap();
+    sm.apply_chunk(&[insert(1, "key1", "value1")]).await.unwrap();
+    let len_before = std::fs::metadata(&wal).unwrap().len();
+
+    // The disk fills up 10 bytes into the next record.
+    WAL_APPEND_FAILS_AFTER.with(|c| c.set(Some(10)));
+    let err = sm
+        .apply_chunk(&[insert(2, "key2", "value2")])
+        .await
+        .expect_err("the append failed");
+    assert!(err.is_storage_full(), "{err:?}");
+    assert_eq!(
+        std::fs::metadata(&wal).unwrap().len(),
+        len_before,
+        "the torn record must be cut off"
+    );
+    assert_eq!(sm.get(b"key2").unwrap(), None, "nothing of the failed apply");
+
+    // Space is back: the same apply succeeds, and everything replays.
+    sm.apply_chunk(&[insert(2, "key2", "value2")]).await.unwrap();
+    sm.apply_chunk(&[insert(3, "key3", "value3")]).await.unwrap();
+    drop(sm);
+    let recovered = FileStateMachine::new(data_dir).await.unwrap();
+    assert_eq!(recovered.get(b"key1").unwrap(), Some(Bytes::from("value1")));
+    assert_eq!(recovered.get(b"key2").unwrap(), Some(Bytes::from("value2")));
+    assert_eq!(recovered.get(b"key3").unwrap(), Some(Bytes::from("value3")));
+}
