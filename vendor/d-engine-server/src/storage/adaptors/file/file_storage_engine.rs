@@ -27,6 +27,8 @@ use d_engine_proto::common::LogId;
 use prost::Message;
 use tracing::info;
 
+use super::durable;
+
 // Constants for file structure
 const HARD_STATE_FILE_NAME: &str = "hard_state.bin";
 pub(crate) const HARD_STATE_KEY: &[u8] = b"hard_state";
@@ -463,6 +465,12 @@ impl FileMetaStore {
     }
 
     /// Save metadata to file
+    ///
+    /// The file is replaced atomically and fsynced before this returns: Raft
+    /// acts on a saved term and vote (answers a vote request, asks for votes)
+    /// only once they are on stable storage. Rewriting the file in place could
+    /// leave it empty or partly written after a crash, and the node would come
+    /// back without its term and vote and could vote twice in one term.
     fn save_to_file(
         &self,
         key: &[u8],
@@ -470,9 +478,7 @@ impl FileMetaStore {
     ) -> Result<(), Error> {
         if key == HARD_STATE_KEY {
             let hard_state_path = self.data_dir.join(HARD_STATE_FILE_NAME);
-            let mut file = File::create(hard_state_path)?;
-            file.write_all(value)?;
-            file.flush()?;
+            durable::replace_file(&hard_state_path, value)?;
         }
 
         Ok(())
@@ -487,10 +493,10 @@ impl MetaStore for FileMetaStore {
     ) -> Result<(), Error> {
         let serialized = bincode::serialize(state).map_err(StorageError::BincodeError)?;
 
+        // The lock also serializes the saves, which share a temporary file.
         let mut data = self.data.lock().unwrap();
-        data.insert(HARD_STATE_KEY.to_vec(), serialized.clone());
-
         self.save_to_file(HARD_STATE_KEY, &serialized)?;
+        data.insert(HARD_STATE_KEY.to_vec(), serialized);
 
         info!("Persisted hard state to file");
         Ok(())
@@ -513,6 +519,7 @@ impl MetaStore for FileMetaStore {
     }
 
     fn flush(&self) -> Result<(), Error> {
+        // Every save is durable when it returns.
         Ok(())
     }
 

@@ -13,6 +13,7 @@ use d_engine_proto::server::election::VotedFor;
 use tempfile::TempDir;
 use tracing_test::traced_test;
 
+use super::file_size_limit;
 use super::*;
 
 // Helper to create test entries
@@ -297,6 +298,97 @@ fn test_drop_impl_flushes() {
     assert_eq!(
         storage2.meta_store().load_hard_state().unwrap().unwrap().current_term,
         7
+    );
+}
+
+/// The hard state saved by a node that voted for node 2 in term 5.
+fn voted_in_term_5() -> HardState {
+    HardState {
+        current_term: 5,
+        voted_for: Some(VotedFor {
+            voted_for_id: 2,
+            voted_for_term: 5,
+            committed: false,
+        }),
+    }
+}
+
+/// A hard-state save that fails midway (a full disk: the write stops short,
+/// as a power cut during the write would) must leave the previous term and
+/// vote on disk. A node that comes back without them can vote a second time
+/// in a term it already voted in.
+#[test]
+fn test_a_hard_state_save_that_fails_midway_keeps_the_previous_one() {
+    if let Some(dir) = file_size_limit::child_dir() {
+        let storage = FileStorageEngine::new(dir).unwrap();
+        // The saved state is 22 bytes: the new one is cut short after 10.
+        file_size_limit::limit_file_size(10);
+        let next = HardState {
+            current_term: 6,
+            voted_for: Some(VotedFor {
+                voted_for_id: 3,
+                voted_for_term: 6,
+                committed: false,
+            }),
+        };
+        assert!(
+            storage.meta_store().save_hard_state(&next).is_err(),
+            "the disk is full"
+        );
+        return;
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let storage = FileStorageEngine::new(dir.path().to_path_buf()).unwrap();
+    storage.meta_store().save_hard_state(&voted_in_term_5()).unwrap();
+    drop(storage);
+
+    file_size_limit::run_in_child(
+        concat!(
+            module_path!(),
+            "::test_a_hard_state_save_that_fails_midway_keeps_the_previous_one"
+        ),
+        dir.path(),
+    );
+
+    let storage = FileStorageEngine::new(dir.path().to_path_buf()).unwrap();
+    let loaded = storage.meta_store().load_hard_state().unwrap();
+    assert!(
+        loaded.is_some(),
+        "term 5 and the vote for node 2 are lost: the failed save had already truncated \
+         hard_state.bin (rewritten in place)"
+    );
+    let loaded = loaded.unwrap();
+    assert_eq!(loaded.current_term, 5);
+    assert_eq!(loaded.voted_for, voted_in_term_5().voted_for);
+}
+
+/// A temporary file left by a crash before its rename is ignored at load and
+/// replaced by the next save.
+#[test]
+fn test_a_leftover_temporary_hard_state_file_is_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = FileStorageEngine::new(dir.path().to_path_buf()).unwrap();
+    storage.meta_store().save_hard_state(&voted_in_term_5()).unwrap();
+    drop(storage);
+    let tmp = dir.path().join("meta").join("hard_state.bin.tmp");
+    std::fs::write(&tmp, b"torn").unwrap();
+
+    let storage = FileStorageEngine::new(dir.path().to_path_buf()).unwrap();
+    assert_eq!(
+        storage.meta_store().load_hard_state().unwrap().unwrap().current_term,
+        5
+    );
+    let mut next = voted_in_term_5();
+    next.current_term = 6;
+    storage.meta_store().save_hard_state(&next).unwrap();
+    drop(storage);
+
+    assert!(!tmp.exists());
+    let storage = FileStorageEngine::new(dir.path().to_path_buf()).unwrap();
+    assert_eq!(
+        storage.meta_store().load_hard_state().unwrap().unwrap().current_term,
+        6
     );
 }
 
