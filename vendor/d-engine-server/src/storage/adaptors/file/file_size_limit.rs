@@ -52,6 +52,11 @@ pub(crate) fn limit_file_size(bytes: u64) {
     set_file_size_limit(bytes as libc::rlim_t);
 }
 
+/// In the child: lifts the limit again (space was freed).
+pub(crate) fn lift_file_size_limit() {
+    set_file_size_limit(libc::RLIM_INFINITY);
+}
+
 fn set_file_size_limit(bytes: libc::rlim_t) {
     // SAFETY: plain libc calls on valid pointers; only the child process calls them.
     unsafe {

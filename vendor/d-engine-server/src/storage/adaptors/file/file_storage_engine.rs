@@ -25,7 +25,9 @@ use d_engine_core::StorageError;
 use d_engine_proto::common::Entry;
 use d_engine_proto::common::LogId;
 use prost::Message;
+use tracing::error;
 use tracing::info;
+use tracing::warn;
 
 use super::durable;
 
@@ -167,6 +169,14 @@ impl FileLogStore {
 
 impl FileLogStoreInner {
     /// Load entries from file on startup. Returns the last index found.
+    ///
+    /// The log ends at the first record that is incomplete or does not decode to
+    /// an entry (index 0 included: Raft indexes start at 1). Such a tail is what
+    /// a crash during an append leaves (a record cut short, or a file extended
+    /// with zeros or stale blocks whose data never reached the disk); it was
+    /// never fsynced, so no entry in it was acknowledged. It is truncated here:
+    /// entries appended later would otherwise sit behind bytes the next load
+    /// cannot frame.
     fn load_from_file(&mut self) -> Result<u64, Error> {
         self.file.seek(SeekFrom::Start(0))?;
 
@@ -186,26 +196,37 @@ impl FileLogStoreInner {
                 u64::from_be_bytes(len_bytes.try_into().expect("slice is exactly 8 bytes"));
 
             let data_start = pos + 8;
-            let end_pos = data_start + entry_len;
-
-            if end_pos > buffer.len() as u64 {
+            let Some(end_pos) =
+                data_start.checked_add(entry_len).filter(|&end| end <= buffer.len() as u64)
+            else {
                 break;
-            }
+            };
 
             let entry_data = &buffer[data_start as usize..end_pos as usize];
             match Entry::decode(entry_data) {
-                Ok(entry) => {
+                Ok(entry) if entry.index > 0 => {
                     let index = entry.index;
                     self.entries.insert(index, entry);
                     self.index_end_pos.insert(index, end_pos);
                     max_index = max_index.max(index);
                 }
+                Ok(_) => break,
                 Err(e) => {
-                    eprintln!("Failed to decode entry: {e}");
+                    warn!("log entry at byte offset {pos} does not decode: {e}");
+                    break;
                 }
             }
 
             pos = end_pos;
+        }
+
+        if pos < buffer.len() as u64 {
+            warn!(
+                "log file: {} bytes after byte offset {pos} hold no complete entry \
+                 (an append cut short by a crash); truncating them",
+                buffer.len() as u64 - pos
+            );
+            self.file.set_len(pos)?;
         }
 
         Ok(max_index)
@@ -223,6 +244,44 @@ impl FileLogStoreInner {
         self.file.write_all(&len.to_be_bytes())?;
         self.file.write_all(encoded)?;
         Ok(self.file.stream_position()?)
+    }
+
+    /// Appends `entries` (encoded in `encoded`) at the end of the file and
+    /// indexes them, all or none.
+    ///
+    /// A write can fail midway (a full disk). The file is then truncated back
+    /// to its length before the call and no entry of the batch is indexed: the
+    /// caller writes the same entries again later, and they must not land
+    /// behind the partial bytes, which would make the file undecodable from
+    /// there on.
+    fn append_entries(
+        &mut self,
+        entries: &[Entry],
+        encoded: &[Vec<u8>],
+    ) -> Result<(), Error> {
+        let start = self.file.seek(SeekFrom::End(0))?;
+        let mut end_positions = Vec::with_capacity(encoded.len());
+        let mut written = Ok(());
+        for enc in encoded {
+            match self.write_encoded(enc) {
+                Ok(end_pos) => end_positions.push(end_pos),
+                Err(e) => {
+                    written = Err(e);
+                    break;
+                }
+            }
+        }
+        if let Err(e) = written.and_then(|()| Ok(self.file.flush()?)) {
+            if let Err(truncate_error) = self.file.set_len(start) {
+                error!("cannot cut a failed append off the log file: {truncate_error}");
+            }
+            return Err(e);
+        }
+        for (entry, end_pos) in entries.iter().zip(end_positions) {
+            self.entries.insert(entry.index, entry.clone());
+            self.index_end_pos.insert(entry.index, end_pos);
+        }
+        Ok(())
     }
 
     /// File end position of the last entry *before* `from_index`.
@@ -264,18 +323,9 @@ impl LogStore for FileLogStore {
         // Encode all entries before acquiring the lock (pure CPU work).
         let encoded: Vec<Vec<u8>> = entries.iter().map(|e| e.encode_to_vec()).collect();
 
-        let mut max_index = 0;
-        {
-            let mut inner = self.inner.lock().unwrap();
-            for (entry, enc) in entries.iter().zip(encoded.iter()) {
-                let end_pos = inner.write_encoded(enc)?;
-                inner.entries.insert(entry.index, entry.clone());
-                inner.index_end_pos.insert(entry.index, end_pos);
-                max_index = max_index.max(entry.index);
-            }
-            inner.file.flush()?;
-        }
+        self.inner.lock().unwrap().append_entries(&entries, &encoded)?;
 
+        let max_index = entries.iter().map(|e| e.index).max().unwrap_or(0);
         self.last_index.store(max_index, Ordering::SeqCst);
         Ok(())
     }
@@ -355,7 +405,7 @@ impl LogStore for FileLogStore {
     ) -> Result<(), Error> {
         let encoded: Vec<Vec<u8>> = new_entries.iter().map(|e| e.encode_to_vec()).collect();
 
-        let new_last = {
+        let (new_last, appended) = {
             let mut inner = self.inner.lock().unwrap();
 
             // Truncate file to the end of the last kept entry.
@@ -365,22 +415,17 @@ impl LogStore for FileLogStore {
             // Remove in-memory state for truncated range.
             inner.remove_from_index(from_index);
 
-            // Append new entries and update in-memory state.
-            for (entry, enc) in new_entries.iter().zip(encoded.iter()) {
-                let end_pos = inner.write_encoded(enc)?;
-                inner.entries.insert(entry.index, entry.clone());
-                inner.index_end_pos.insert(entry.index, end_pos);
-            }
+            // Append new entries and update in-memory state (none of them if it fails).
+            let appended = inner.append_entries(&new_entries, &encoded);
 
-            if !new_entries.is_empty() {
-                inner.file.flush()?;
-            }
-
-            inner.entries.keys().next_back().copied().unwrap_or(0)
+            (
+                inner.entries.keys().next_back().copied().unwrap_or(0),
+                appended,
+            )
         };
 
         self.last_index.store(new_last, Ordering::SeqCst);
-        Ok(())
+        appended
     }
 
     fn is_write_durable(&self) -> bool {

@@ -10,6 +10,7 @@ use d_engine_proto::common::Entry;
 use d_engine_proto::common::EntryPayload;
 use d_engine_proto::common::LogId;
 use d_engine_proto::server::election::VotedFor;
+use prost::Message;
 use tempfile::TempDir;
 use tracing_test::traced_test;
 
@@ -389,6 +390,99 @@ fn test_a_leftover_temporary_hard_state_file_is_ignored() {
     assert_eq!(
         storage.meta_store().load_hard_state().unwrap().unwrap().current_term,
         6
+    );
+}
+
+/// Index, term and whether the payload is the one `create_entries` gives, per entry.
+fn describe(entries: &[Entry]) -> String {
+    let described: Vec<_> = entries
+        .iter()
+        .map(|e| {
+            let intact = create_entries(e.index..=e.index).first() == Some(e);
+            format!(
+                "{}@{}{}",
+                e.index,
+                e.term,
+                if intact { "" } else { " (garbled)" }
+            )
+        })
+        .collect();
+    described.join(", ")
+}
+
+/// A batch whose write fails midway (a full disk) leaves nothing behind: the
+/// IO thread writes the same entries again once space is freed, and the log
+/// must then decode in full.
+#[tokio::test]
+async fn test_a_failed_append_leaves_nothing_behind_for_the_retry() {
+    if let Some(dir) = file_size_limit::child_dir() {
+        let storage = FileStorageEngine::new(dir.clone()).unwrap();
+        let log_store = storage.log_store();
+        log_store.persist_entries(create_entries(1..=3)).await.unwrap();
+        // Room for one more entry (about 1 KiB each) and half of the next.
+        let len = std::fs::metadata(dir.join("logs").join("log.data")).unwrap().len();
+        file_size_limit::limit_file_size(len + 1600);
+        assert!(
+            log_store.persist_entries(create_entries(4..=6)).await.is_err(),
+            "the disk is full"
+        );
+        assert_eq!(log_store.last_index(), 3);
+        file_size_limit::lift_file_size_limit();
+        log_store.persist_entries(create_entries(4..=6)).await.unwrap();
+        log_store.flush().unwrap();
+        return;
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    file_size_limit::run_in_child(
+        concat!(
+            module_path!(),
+            "::test_a_failed_append_leaves_nothing_behind_for_the_retry"
+        ),
+        dir.path(),
+    );
+
+    let storage = FileStorageEngine::new(dir.path().to_path_buf()).unwrap();
+    let log_store = storage.log_store();
+    let loaded = log_store.get_entries(1..=6).unwrap();
+    assert!(
+        loaded == create_entries(1..=6),
+        "the retried batch was appended behind the partial bytes of the failed one: \
+         the log no longer decodes from there (loaded {})",
+        describe(&loaded)
+    );
+    assert_eq!(log_store.last_index(), 6);
+}
+
+/// A record cut short at the end of the file (a crash during an append) is cut
+/// off at load, so that entries appended afterwards do not land behind it.
+#[tokio::test]
+async fn test_a_torn_tail_is_cut_off_at_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = FileStorageEngine::new(dir.path().to_path_buf()).unwrap();
+    storage.log_store().persist_entries(create_entries(1..=3)).await.unwrap();
+    drop(storage);
+    // The crash came during the append of entry 4.
+    let encoded = create_entries(4..=4)[0].encode_to_vec();
+    let mut torn = (encoded.len() as u64).to_be_bytes().to_vec();
+    torn.extend_from_slice(&encoded[..100]);
+    let log_path = dir.path().join("logs").join("log.data");
+    let mut file = std::fs::OpenOptions::new().append(true).open(&log_path).unwrap();
+    std::io::Write::write_all(&mut file, &torn).unwrap();
+    drop(file);
+
+    let storage = FileStorageEngine::new(dir.path().to_path_buf()).unwrap();
+    assert_eq!(storage.log_store().last_index(), 3);
+    storage.log_store().persist_entries(create_entries(4..=5)).await.unwrap();
+    drop(storage);
+
+    let storage = FileStorageEngine::new(dir.path().to_path_buf()).unwrap();
+    let loaded = storage.log_store().get_entries(1..=5).unwrap();
+    assert!(
+        loaded == create_entries(1..=5),
+        "entries 4 and 5 were appended behind the torn record, which load kept: \
+         the log no longer decodes from there (loaded {})",
+        describe(&loaded)
     );
 }
 
