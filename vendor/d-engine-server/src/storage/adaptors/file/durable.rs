@@ -33,6 +33,24 @@ pub(crate) fn replace_file(
     sync_parent_dir(path)
 }
 
+/// Creates `dir` and its missing parents, like `std::fs::create_dir_all`, and
+/// fsyncs the parent of each directory it creates, so that they survive a
+/// power cut (the files later created or renamed in them would be lost with
+/// them).
+pub(crate) fn create_dir_all(dir: &Path) -> io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    if let Some(parent) = dir.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+        create_dir_all(parent)?;
+    }
+    match std::fs::create_dir(dir) {
+        Ok(()) => sync_parent_dir(dir),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists && dir.is_dir() => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// Fsyncs the directory holding `path`, so that a file created, renamed or
 /// removed there survives a power cut.
 pub(crate) fn sync_parent_dir(path: &Path) -> io::Result<()> {

@@ -217,10 +217,14 @@ fn write_state_files(
     durable::replace_file(&data_dir.join("metadata.bin"), &metadata)
 }
 
-/// Fsyncs `wal.log` (if any), making every record appended so far durable.
+/// Fsyncs `wal.log` (if any), making every record appended so far durable,
+/// and its directory (the file is created by the first append).
 fn sync_wal(data_dir: &Path) -> std::io::Result<()> {
     match std::fs::File::open(data_dir.join("wal.log")) {
-        Ok(wal) => wal.sync_all(),
+        Ok(wal) => {
+            wal.sync_all()?;
+            durable::sync_dir(data_dir)
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(e),
     }
@@ -349,8 +353,11 @@ impl FileStateMachine {
     /// # Returns
     /// Result containing the initialized FileStateMachine
     pub async fn new(data_dir: PathBuf) -> Result<Self, Error> {
-        // Ensure data directory exists
-        fs::create_dir_all(&data_dir).await?;
+        // Ensure data directory exists (and survives a power cut)
+        let dir = data_dir.clone();
+        tokio::task::spawn_blocking(move || durable::create_dir_all(&dir))
+            .await
+            .map_err(|e| StorageError::IoError(std::io::Error::other(e)))??;
 
         let machine = Self {
             data: RwLock::new(HashMap::new()),

@@ -2,7 +2,6 @@ use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::fs::File;
 use std::fs::OpenOptions;
-use std::fs::{self};
 use std::io::Read;
 use std::io::Seek;
 use std::io::SeekFrom;
@@ -33,6 +32,7 @@ use super::durable;
 
 // Constants for file structure
 const HARD_STATE_FILE_NAME: &str = "hard_state.bin";
+const LOG_FILE_NAME: &str = "log.data";
 pub(crate) const HARD_STATE_KEY: &[u8] = b"hard_state";
 
 /// All mutable state for the log store, protected by a single Mutex.
@@ -109,7 +109,7 @@ impl StorageEngine for FileStorageEngine {
 impl FileStorageEngine {
     /// Creates new file-based storage engine
     pub fn new(data_dir: PathBuf) -> Result<Self, Error> {
-        fs::create_dir_all(&data_dir)?;
+        durable::create_dir_all(&data_dir)?;
         let log_store = Arc::new(FileLogStore::new(data_dir.join("logs"))?);
         let meta_store = Arc::new(FileMetaStore::new(data_dir.join("meta"))?);
         Ok(Self {
@@ -128,15 +128,21 @@ impl FileStorageEngine {
 impl FileLogStore {
     /// Creates new file-based log store
     pub fn new(data_dir: PathBuf) -> Result<Self, Error> {
-        fs::create_dir_all(&data_dir)?;
+        durable::create_dir_all(&data_dir)?;
 
-        let log_file_path = data_dir.join("log.data");
+        let log_file_path = data_dir.join(LOG_FILE_NAME);
+        let created = !log_file_path.exists();
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
-            .open(log_file_path)?;
+            .open(&log_file_path)?;
+        if created {
+            // The entries fsynced into the file are lost with it if its
+            // directory entry is not durable.
+            durable::sync_parent_dir(&log_file_path)?;
+        }
 
         let mut inner = FileLogStoreInner {
             entries: BTreeMap::new(),
@@ -346,33 +352,57 @@ impl LogStore for FileLogStore {
         Ok(inner.entries.range(range).map(|(_, e)| e.clone()).collect())
     }
 
+    /// Rewrites the log without the entries up to `cutoff_index`.
+    ///
+    /// The kept entries go to a new file, fsynced and renamed over the log;
+    /// its directory is then fsynced. A crash leaves the old log or the new
+    /// one, complete (the old rewrite in place lost every entry not yet
+    /// rewritten), and a failed write leaves the log as it was.
     async fn purge(
         &self,
         cutoff_index: LogId,
     ) -> Result<(), Error> {
         let mut inner = self.inner.lock().unwrap();
 
-        let entries_to_keep: Vec<Entry> = inner
-            .entries
-            .range((cutoff_index.index + 1)..)
-            .map(|(_, e)| e.clone())
-            .collect();
+        let log_path = self.data_dir.join(LOG_FILE_NAME);
+        let tmp_path = durable::tmp_path(&log_path);
+        let mut index_end_pos = BTreeMap::new();
+        let written = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp_path)
+            .and_then(|mut file| {
+                let mut writer = std::io::BufWriter::new(&mut file);
+                let mut end_pos = 0;
+                for (&index, entry) in inner.entries.range((cutoff_index.index + 1)..) {
+                    let enc = entry.encode_to_vec();
+                    writer.write_all(&(enc.len() as u64).to_be_bytes())?;
+                    writer.write_all(&enc)?;
+                    end_pos += 8 + enc.len() as u64;
+                    index_end_pos.insert(index, end_pos);
+                }
+                writer.flush()?;
+                drop(writer);
+                file.sync_all()?;
+                Ok(file)
+            })
+            .and_then(|file| std::fs::rename(&tmp_path, &log_path).map(|()| file));
+        let file = match written {
+            Ok(file) => file,
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp_path);
+                return Err(e.into());
+            }
+        };
 
-        // Rewrite file with only kept entries, flush once.
-        inner.file.set_len(0)?;
-        inner.file.seek(SeekFrom::Start(0))?;
-        inner.index_end_pos.clear();
-
-        for entry in &entries_to_keep {
-            let enc = entry.encode_to_vec();
-            let end_pos = inner.write_encoded(&enc)?;
-            inner.index_end_pos.insert(entry.index, end_pos);
-        }
-        inner.file.flush()?;
-        inner.file.sync_all()?;
-
+        // The new file is the log from here on (the handle follows the rename).
+        inner.file = file;
+        inner.index_end_pos = index_end_pos;
         inner.entries.retain(|&index, _| index > cutoff_index.index);
 
+        durable::sync_parent_dir(&log_path)?;
         Ok(())
     }
 
@@ -473,7 +503,7 @@ impl Drop for FileLogStore {
 impl FileMetaStore {
     /// Creates new file-based metadata store
     pub fn new(data_dir: PathBuf) -> Result<Self, Error> {
-        fs::create_dir_all(&data_dir)?;
+        durable::create_dir_all(&data_dir)?;
 
         let store = Self {
             data_dir,

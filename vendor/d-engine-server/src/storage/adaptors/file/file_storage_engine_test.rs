@@ -486,6 +486,73 @@ async fn test_a_torn_tail_is_cut_off_at_load() {
     );
 }
 
+/// A purge whose write fails midway (a full disk; the window a power cut
+/// during the purge hits) leaves the log as it was, and the store usable.
+#[tokio::test]
+async fn test_a_purge_that_fails_midway_keeps_the_log() {
+    if let Some(dir) = file_size_limit::child_dir() {
+        let storage = FileStorageEngine::new(dir.clone()).unwrap();
+        let log_store = storage.log_store();
+        // Room for half of the entries the purge keeps.
+        let len = std::fs::metadata(dir.join("logs").join("log.data")).unwrap().len();
+        file_size_limit::limit_file_size(len / 2);
+        let purged = log_store.purge(LogId { index: 2, term: 2 }).await;
+        assert!(purged.is_err(), "the disk is full");
+        file_size_limit::lift_file_size_limit();
+        log_store.persist_entries(create_entries(11..=11)).await.unwrap();
+        log_store.flush().unwrap();
+        return;
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let storage = FileStorageEngine::new(dir.path().to_path_buf()).unwrap();
+    storage.log_store().persist_entries(create_entries(1..=10)).await.unwrap();
+    drop(storage);
+
+    file_size_limit::run_in_child(
+        concat!(
+            module_path!(),
+            "::test_a_purge_that_fails_midway_keeps_the_log"
+        ),
+        dir.path(),
+    );
+
+    let storage = FileStorageEngine::new(dir.path().to_path_buf()).unwrap();
+    let loaded = storage.log_store().get_entries(3..=11).unwrap();
+    assert!(
+        loaded == create_entries(3..=11),
+        "the failed purge had emptied log.data and rewritten only part of the entries \
+         it keeps (loaded {})",
+        describe(&loaded)
+    );
+}
+
+/// After a purge the store writes to the new log file: entries appended then
+/// are there after a restart.
+#[tokio::test]
+async fn test_entries_appended_after_a_purge_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = FileStorageEngine::new(dir.path().to_path_buf()).unwrap();
+    let log_store = storage.log_store();
+    log_store.persist_entries(create_entries(1..=10)).await.unwrap();
+    log_store.purge(LogId { index: 5, term: 5 }).await.unwrap();
+    log_store.persist_entries(create_entries(11..=12)).await.unwrap();
+    log_store.truncate(12).await.unwrap();
+    log_store.flush().unwrap();
+    drop(log_store);
+    drop(storage);
+    assert!(!dir.path().join("logs").join("log.data.tmp").exists());
+
+    let storage = FileStorageEngine::new(dir.path().to_path_buf()).unwrap();
+    assert!(storage.log_store().entry(5).await.unwrap().is_none());
+    let loaded = storage.log_store().get_entries(1..=12).unwrap();
+    assert!(
+        loaded == create_entries(6..=11),
+        "loaded {}",
+        describe(&loaded)
+    );
+}
+
 // Additional tests specific to file storage
 
 #[tokio::test]
