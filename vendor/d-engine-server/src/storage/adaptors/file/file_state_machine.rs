@@ -62,10 +62,14 @@
 //!
 //! ```text
 //! apply_chunk() → append_to_wal() → update memory → [if should_checkpoint()] → checkpoint()
-//!                                                                                  ├─ persist_data_async()
-//!                                                                                  ├─ persist_metadata_async()
+//!                                                                                  ├─ persist_state_async()
 //!                                                                                  └─ clear_wal_async()
 //! ```
+//!
+//! `persist_state_async()` fsyncs the WAL, then replaces `state.data` and then
+//! `metadata.bin` (temporary file, fsync, rename, directory fsync), both
+//! naming the same applied index; the WAL is cleared only after that. A crash
+//! at any step leaves a loadable state: see `write_state_files()`.
 //!
 //! On shutdown (`flush()`), a forced checkpoint ensures no data loss.
 //!
@@ -77,7 +81,9 @@
 //! 3. `load_ttl_data()` - Load persisted TTL state
 //! 4. `replay_wal()` - **Critical**: Replay uncommitted operations from WAL
 //!    - Restores keys AND their TTL metadata
-//!    - Ensures crash consistency (operations are idempotent)
+//!    - Skips records at or below the loaded last applied index (already in
+//!      `state.data`) and moves the last applied index past the records it
+//!      replays, so Raft does not apply those entries a second time
 //!
 //! ## TTL Cleanup Strategy
 //!
@@ -86,6 +92,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
+use std::path::Path;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -117,6 +124,7 @@ use tracing::error;
 use tracing::info;
 use tracing::warn;
 
+use super::durable;
 use crate::storage::DefaultLease;
 
 type FileStateMachineDataType = RwLock<HashMap<Bytes, (Bytes, u64)>>;
@@ -177,6 +185,49 @@ fn wal_expire_at_secs(ttl_secs: Option<u64>) -> u64 {
     };
     let expire_at = std::time::SystemTime::now() + std::time::Duration::from_secs(ttl);
     expire_at.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+/// Writes `state.data` (the serialized `state`) and then `metadata.bin` (the
+/// `applied` log id it reflects) so that a crash at any point leaves a state
+/// that loads and replays correctly.
+///
+/// - The WAL is fsynced first: it holds every entry up to `applied` (a record is
+///   written before its entry is applied).
+/// - Each file is replaced atomically (temporary file, fsync, rename, directory
+///   fsync): it is never seen truncated or half written.
+/// - `state.data` goes before `metadata.bin`. A crash between the two leaves the
+///   data ahead of the metadata, never behind it; WAL replay then re-applies the
+///   records after the old index over data that already holds them. That is
+///   idempotent: records carry outcomes (the value written, a failed
+///   compare-and-swap as a no-op), replayed in order, so each key ends with its
+///   last write. Replay then moves the applied index to the last record.
+/// - Only then may the caller clear the WAL.
+///
+/// Blocking.
+fn write_state_files(
+    data_dir: &Path,
+    state: &[u8],
+    applied: LogId,
+) -> std::io::Result<()> {
+    sync_wal(data_dir)?;
+    durable::replace_file(&data_dir.join("state.data"), state)?;
+    let mut metadata = [0u8; 16];
+    metadata[..8].copy_from_slice(&applied.index.to_be_bytes());
+    metadata[8..].copy_from_slice(&applied.term.to_be_bytes());
+    durable::replace_file(&data_dir.join("metadata.bin"), &metadata)
+}
+
+/// Fsyncs `wal.log` (if any), making every record appended so far durable,
+/// and its directory (the file is created by the first append).
+fn sync_wal(data_dir: &Path) -> std::io::Result<()> {
+    match std::fs::File::open(data_dir.join("wal.log")) {
+        Ok(wal) => {
+            wal.sync_all()?;
+            durable::sync_dir(data_dir)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// Encodes a single WAL entry into `buf`.
@@ -279,6 +330,10 @@ pub struct FileStateMachine {
     wal_bytes_since_checkpoint: AtomicU64,
     /// Size of `state.data` as last written or loaded.
     state_bytes: AtomicU64,
+    /// Serializes the writers of `state.data` and `metadata.bin` (checkpoints,
+    /// snapshot installs, the lease cleanup task): they share the temporary
+    /// files, and an older state must not be renamed over a newer one.
+    persist_lock: tokio::sync::Mutex<()>,
 
     // File handles for persistence
     data_dir: PathBuf,
@@ -298,8 +353,11 @@ impl FileStateMachine {
     /// # Returns
     /// Result containing the initialized FileStateMachine
     pub async fn new(data_dir: PathBuf) -> Result<Self, Error> {
-        // Ensure data directory exists
-        fs::create_dir_all(&data_dir).await?;
+        // Ensure data directory exists (and survives a power cut)
+        let dir = data_dir.clone();
+        tokio::task::spawn_blocking(move || durable::create_dir_all(&dir))
+            .await
+            .map_err(|e| StorageError::IoError(std::io::Error::other(e)))??;
 
         let machine = Self {
             data: RwLock::new(HashMap::new()),
@@ -311,6 +369,7 @@ impl FileStateMachine {
             running: AtomicBool::new(true),
             wal_bytes_since_checkpoint: AtomicU64::new(0),
             state_bytes: AtomicU64::new(0),
+            persist_lock: tokio::sync::Mutex::new(()),
             data_dir: data_dir.clone(),
         };
 
@@ -550,10 +609,16 @@ impl FileStateMachine {
         let mut pos = 0;
         let mut operations = Vec::new();
         let mut replayed_count = 0;
+        // Records up to here are already in state.data: a checkpoint wrote it, and the
+        // WAL truncation that followed may have been lost in a crash (or a crash came
+        // between the state.data and metadata.bin renames, see write_state_files).
+        // Replaying them over the newer state could undo later writes.
+        let loaded = self.last_applied();
+        let mut last_replayed = loaded;
 
         while pos + 17 < buffer.len() {
             // Read entry index (8 bytes)
-            let _index = u64::from_be_bytes(buffer[pos..pos + 8].try_into().unwrap());
+            let index = u64::from_be_bytes(buffer[pos..pos + 8].try_into().unwrap());
             pos += 8;
 
             // Read entry term (8 bytes)
@@ -645,6 +710,18 @@ impl FileStateMachine {
             pos += 8;
             let expire_at_secs = if secs > 0 { Some(secs) } else { None };
 
+            if index == 0 {
+                // Raft indexes start at 1: a zero-filled tail left by a crash.
+                warn!(
+                    "WAL record with index 0 at byte offset {}, stopping replay",
+                    pos
+                );
+                break;
+            }
+            if index <= last_replayed.index {
+                continue;
+            }
+            last_replayed = LogId { index, term };
             operations.push((op_code, key, value, term, expire_at_secs));
             replayed_count += 1;
         }
@@ -745,11 +822,16 @@ impl FileStateMachine {
             replayed_count, applied_count, skipped_expired
         );
 
+        // The replayed entries are applied: Raft must resume after them, not apply
+        // them a second time over a state that already holds them (a compare-and-swap
+        // could then succeed where it failed, or the reverse).
+        //
         // Persist what the replay recovered before clearing the WAL: it is the only
         // copy on disk (the Raft log may already be purged past the last checkpoint),
         // so a second crash before the next checkpoint would otherwise lose it.
-        if applied_count > 0 {
-            self.persist_data_async().await?;
+        if last_replayed.index > loaded.index {
+            self.update_last_applied(last_replayed);
+            self.persist_state_async().await?;
         }
 
         // Unconditionally clear WAL after replay. load_data() already restored the last
@@ -765,48 +847,16 @@ impl FileStateMachine {
         Ok(())
     }
 
-    /// Persists key-value data to disk
-    fn persist_data(&self) -> Result<(), Error> {
-        // Collect data first to minimize lock time
-        let data_copy: HashMap<Bytes, (Bytes, u64)> = {
-            let data = self.data.read();
-            data.iter().map(|(k, (v, t))| (k.clone(), (v.clone(), *t))).collect()
-        };
-
-        // Batch serialize into a single buffer — mirrors persist_data_async().
-        let data_path = self.data_dir.join("state.data");
-
-        let estimated: usize =
-            data_copy.iter().map(|(k, (v, _))| 8 + k.len() + 8 + v.len() + 8).sum();
-        let mut buf = Vec::with_capacity(estimated);
-
-        for (key, (value, term)) in &data_copy {
-            buf.extend_from_slice(&(key.len() as u64).to_be_bytes());
-            buf.extend_from_slice(key);
-            buf.extend_from_slice(&(value.len() as u64).to_be_bytes());
-            buf.extend_from_slice(value);
-            buf.extend_from_slice(&term.to_be_bytes());
-        }
-
-        std::fs::write(data_path, buf)?;
-        Ok(())
-    }
-
-    /// Persists key-value data to disk
-    async fn persist_data_async(&self) -> Result<(), Error> {
+    /// The serialized key-value data and the last applied log id it reflects,
+    /// read under one lock (`apply_chunk` moves `last_applied` under the same
+    /// write lock as the data).
+    fn capture_state(&self) -> (Vec<u8>, LogId) {
         // Collect data under minimal lock scope
-        let data_copy: HashMap<Bytes, (Bytes, u64)> = {
+        let (data_copy, applied): (HashMap<Bytes, (Bytes, u64)>, LogId) = {
             let data = self.data.read();
-            data.iter().map(|(k, (v, t))| (k.clone(), (v.clone(), *t))).collect()
+            let copy = data.iter().map(|(k, (v, t))| (k.clone(), (v.clone(), *t))).collect();
+            (copy, self.last_applied())
         };
-
-        let data_path = self.data_dir.join("state.data");
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(data_path)
-            .await?;
 
         // Batch serialize into a single buffer — eliminates per-entry async yield overhead.
         // Mirrors append_to_wal's approach for consistent I/O pattern.
@@ -822,48 +872,34 @@ impl FileStateMachine {
             buf.extend_from_slice(&term.to_be_bytes());
         }
 
-        file.write_all(&buf).await?;
-        file.flush().await?;
-        self.state_bytes.store(buf.len() as u64, Ordering::Relaxed);
+        (buf, applied)
+    }
 
+    /// Persists the key-value data and the last applied index (blocking).
+    fn persist_state(&self) -> Result<(), Error> {
+        let Ok(_guard) = self.persist_lock.try_lock() else {
+            return Err(StorageError::IoError(std::io::Error::new(
+                std::io::ErrorKind::WouldBlock,
+                "state machine files are being written by a checkpoint",
+            ))
+            .into());
+        };
+        let (state, applied) = self.capture_state();
+        write_state_files(&self.data_dir, &state, applied)?;
+        self.state_bytes.store(state.len() as u64, Ordering::Relaxed);
         Ok(())
     }
 
-    /// Persists metadata to disk
-    fn persist_metadata(&self) -> Result<(), Error> {
-        let metadata_path = self.data_dir.join("metadata.bin");
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(metadata_path)?;
-
-        let index = self.last_applied_index.load(Ordering::SeqCst);
-        let term = self.last_applied_term.load(Ordering::SeqCst);
-
-        file.write_all(&index.to_be_bytes())?;
-        file.write_all(&term.to_be_bytes())?;
-
-        file.flush()?;
-        Ok(())
-    }
-
-    async fn persist_metadata_async(&self) -> Result<(), Error> {
-        let metadata_path = self.data_dir.join("metadata.bin");
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(metadata_path)
-            .await?;
-
-        let index = self.last_applied_index.load(Ordering::SeqCst);
-        let term = self.last_applied_term.load(Ordering::SeqCst);
-
-        file.write_all(&index.to_be_bytes()).await?;
-        file.write_all(&term.to_be_bytes()).await?;
-
-        file.flush().await?;
+    /// Persists the key-value data and the last applied index.
+    async fn persist_state_async(&self) -> Result<(), Error> {
+        let _guard = self.persist_lock.lock().await;
+        let (state, applied) = self.capture_state();
+        let state_len = state.len() as u64;
+        let data_dir = self.data_dir.clone();
+        tokio::task::spawn_blocking(move || write_state_files(&data_dir, &state, applied))
+            .await
+            .map_err(|e| StorageError::IoError(std::io::Error::other(e)))??;
+        self.state_bytes.store(state_len, Ordering::Relaxed);
         Ok(())
     }
 
@@ -914,8 +950,9 @@ impl FileStateMachine {
     ///
     /// WAL is the primary crash-safety path; checkpoint bounds recovery replay time.
     pub(crate) async fn checkpoint(&self) -> Result<(), Error> {
-        self.persist_data_async().await?;
-        self.persist_metadata_async().await?;
+        self.persist_state_async().await?;
+        // Only now: until state.data and metadata.bin are durable, the WAL is the
+        // only copy on disk of the writes since the last checkpoint.
         self.clear_wal_async().await?;
 
         self.wal_bytes_since_checkpoint.store(0, Ordering::Relaxed);
@@ -1117,7 +1154,7 @@ impl StateMachine for FileStateMachine {
             let ttl_snapshot = lease.to_snapshot();
             let ttl_path = self.data_dir.join("ttl_state.bin");
             // Use blocking write since stop() is sync
-            std::fs::write(&ttl_path, ttl_snapshot)
+            durable::replace_file(&ttl_path, &ttl_snapshot)
                 .map_err(d_engine_core::StorageError::IoError)?;
             debug!("Persisted TTL state on shutdown");
         }
@@ -1317,16 +1354,18 @@ impl StateMachine for FileStateMachine {
                     }
                 }
             }
+
+            // PHASE 4: Update last applied index, under the same lock as the data so
+            // that a concurrent writer of state.data (lease cleanup) stores the index
+            // its copy of the data reflects.
+            if let Some(log_id) = highest_log_id {
+                debug!("State machine - updated last_applied: {:?}", log_id);
+                self.update_last_applied(log_id);
+            }
         } // Lock released immediately - no awaits inside!
 
-        // PHASE 4: Update last applied index and conditionally checkpoint.
         // WAL (written in PHASE 2) is the primary crash-safety path.
         // Checkpoint snapshots full data periodically to bound WAL replay time on recovery.
-        if let Some(log_id) = highest_log_id {
-            debug!("State machine - updated last_applied: {:?}", log_id);
-            self.update_last_applied(log_id);
-        }
-
         if self.should_checkpoint() {
             self.checkpoint().await?;
         }
@@ -1358,7 +1397,9 @@ impl StateMachine for FileStateMachine {
         last_applied: LogId,
     ) -> Result<(), Error> {
         self.update_last_applied(last_applied);
-        self.persist_metadata()
+        // metadata.bin is never written ahead of state.data: replay would skip the
+        // WAL records between them.
+        self.persist_state()
     }
 
     fn update_last_snapshot_metadata(
@@ -1502,18 +1543,16 @@ impl StateMachine for FileStateMachine {
         {
             let mut data = self.data.write();
             *data = new_data;
+            if let Some(last_included) = &metadata.last_included {
+                self.update_last_applied(*last_included);
+            }
         }
 
         // Update metadata
         *self.last_snapshot_metadata.write() = Some(metadata.clone());
 
-        if let Some(last_included) = &metadata.last_included {
-            self.update_last_applied(*last_included);
-        }
-
-        // Persist to disk
-        self.persist_data_async().await?;
-        self.persist_metadata_async().await?;
+        // Persist to disk (durable before the caller purges the log up to the snapshot)
+        self.persist_state_async().await?;
         self.clear_wal_async().await?;
 
         info!("Snapshot applied successfully");
@@ -1526,6 +1565,17 @@ impl StateMachine for FileStateMachine {
         last_included: LogId,
     ) -> Result<Bytes, Error> {
         info!("Generating snapshot data up to {:?}", last_included);
+
+        // Once the snapshot exists, the log is purged up to `last_included`: from then
+        // on this state machine is the only copy on this node of those entries, so they
+        // must be durable here first. Each is in the last checkpoint or in the WAL (its
+        // record is written before it is applied, and last_included <= last_applied).
+        // The snapshot file itself is only a temporary input of the archive the caller
+        // builds from it.
+        let data_dir = self.data_dir.clone();
+        tokio::task::spawn_blocking(move || sync_wal(&data_dir))
+            .await
+            .map_err(|e| StorageError::IoError(std::io::Error::other(e)))??;
 
         // Create snapshot directory
         fs::create_dir_all(&new_snapshot_dir).await?;
@@ -1582,21 +1632,18 @@ impl StateMachine for FileStateMachine {
 
     fn save_hard_state(&self) -> Result<(), Error> {
         let last_applied = self.last_applied();
+        // Writes the data and the metadata (see persist_last_applied).
         self.persist_last_applied(last_applied)?;
 
         if let Some(last_snapshot_metadata) = self.snapshot_metadata() {
             self.persist_last_snapshot_metadata(&last_snapshot_metadata)?;
         }
 
-        self.flush()?;
         Ok(())
     }
 
     fn flush(&self) -> Result<(), Error> {
-        self.persist_data()?;
-        self.persist_metadata()?;
-        // self.clear_wal()?;
-        Ok(())
+        self.persist_state()
     }
 
     async fn flush_async(&self) -> Result<(), Error> {
@@ -1636,7 +1683,7 @@ impl StateMachine for FileStateMachine {
         }
 
         // Persist to disk after batch deletion; propagate error so caller can retry
-        self.persist_data_async().await?;
+        self.persist_state_async().await?;
 
         info!(
             "Lease background cleanup: deleted {} expired keys",

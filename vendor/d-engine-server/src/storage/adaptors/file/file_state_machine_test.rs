@@ -3,6 +3,7 @@ use d_engine_core::{ApplyEntry, Command, StateMachine};
 use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
 
+use super::file_size_limit;
 use crate::storage::adaptors::file::FileStateMachine;
 use async_trait::async_trait;
 use d_engine_core::Error;
@@ -560,4 +561,188 @@ async fn test_a_failed_wal_append_leaves_no_torn_record() {
     assert_eq!(recovered.get(b"key1").unwrap(), Some(Bytes::from("value1")));
     assert_eq!(recovered.get(b"key2").unwrap(), Some(Bytes::from("value2")));
     assert_eq!(recovered.get(b"key3").unwrap(), Some(Bytes::from("value3")));
+}
+
+// ── crash safety of the checkpoint files ─────────────────────────────────────
+
+fn insert_at(
+    index: u64,
+    key: &str,
+    value: Bytes,
+) -> ApplyEntry {
+    ApplyEntry {
+        index,
+        term: 1,
+        command: Command::Insert {
+            key: Bytes::from(key.to_string()),
+            value,
+            ttl_secs: None,
+        },
+    }
+}
+
+fn cas_at(
+    index: u64,
+    key: &str,
+    expected: Option<&'static str>,
+    value: &'static str,
+) -> ApplyEntry {
+    ApplyEntry {
+        index,
+        term: 1,
+        command: Command::CompareAndSwap {
+            key: Bytes::from(key.to_string()),
+            expected: expected.map(Bytes::from),
+            value: Bytes::from(value),
+            ttl_secs: None,
+        },
+    }
+}
+
+/// What Raft does after a restart: apply the entries of its log after the
+/// state machine's last applied index.
+async fn resume_from_the_log(
+    sm: &FileStateMachine,
+    log: &[ApplyEntry],
+) {
+    let applied = sm.last_applied().index;
+    let rest: Vec<_> = log.iter().filter(|e| e.index > applied).cloned().collect();
+    if !rest.is_empty() {
+        sm.apply_chunk(&rest).await.unwrap();
+    }
+}
+
+/// A checkpoint whose write fails midway (a full disk; the same window as a
+/// power cut while `state.data` is written) must leave the previous checkpoint
+/// loadable: the writes it holds are no longer in the WAL.
+#[tokio::test]
+async fn test_a_checkpoint_that_fails_midway_keeps_the_previous_state() {
+    let value = Bytes::from(vec![7u8; 1024]);
+    if let Some(data_dir) = file_size_limit::child_dir() {
+        let sm = FileStateMachine::new(data_dir.clone()).await.unwrap();
+        sm.apply_chunk(&[insert_at(21, "key-21", value.clone())]).await.unwrap();
+        // The new state.data is cut short at half the size of the current one.
+        let state_len = std::fs::metadata(data_dir.join("state.data")).unwrap().len();
+        file_size_limit::limit_file_size(state_len / 2);
+        assert!(sm.checkpoint().await.is_err(), "the disk is full");
+        // Crash: no Drop.
+        std::mem::forget(sm);
+        return;
+    }
+
+    let temp_dir = tempfile::tempdir().unwrap();
+    let data_dir = temp_dir.path().to_path_buf();
+    let sm = FileStateMachine::new(data_dir.clone()).await.unwrap();
+    let chunk: Vec<_> =
+        (1..=20).map(|i| insert_at(i, &format!("key-{i}"), value.clone())).collect();
+    sm.apply_chunk(&chunk).await.unwrap();
+    sm.checkpoint().await.unwrap();
+    drop(sm);
+
+    file_size_limit::run_in_child(
+        concat!(
+            module_path!(),
+            "::test_a_checkpoint_that_fails_midway_keeps_the_previous_state"
+        ),
+        &data_dir,
+    );
+
+    let sm = FileStateMachine::new(data_dir).await.unwrap();
+    for i in 1..=21 {
+        assert_eq!(
+            sm.get(format!("key-{i}").as_bytes()).unwrap(),
+            Some(value.clone()),
+            "key-{i} lost: the failed checkpoint had already truncated state.data \
+             (rewritten in place) and the WAL no longer held it"
+        );
+    }
+}
+
+/// WAL records that the checkpoint already holds are not replayed: the WAL
+/// truncation after a checkpoint can be lost in a crash, and an old record
+/// replayed over the newer state would undo the writes after it.
+#[tokio::test]
+async fn test_wal_records_the_checkpoint_already_holds_are_not_replayed() {
+    let temp_dir = tempfile::tempdir().unwrap();
+    let data_dir = temp_dir.path().to_path_buf();
+    let sm = FileStateMachine::new(data_dir.clone()).await.unwrap();
+    sm.apply_chunk(&[insert_at(1, "k", Bytes::from("old"))]).await.unwrap();
+    let stale_wal = std::fs::read(data_dir.join("wal.log")).unwrap();
+    sm.apply_chunk(&[insert_at(2, "k", Bytes::from("new"))]).await.unwrap();
+    sm.checkpoint().await.unwrap();
+    std::mem::forget(sm);
+    // The crash loses the checkpoint's truncation of the WAL.
+    std::fs::write(data_dir.join("wal.log"), stale_wal).unwrap();
+
+    let sm = FileStateMachine::new(data_dir).await.unwrap();
+    assert_eq!(
+        sm.get(b"k").unwrap(),
+        Some(Bytes::from("new")),
+        "the WAL record of index 1 was replayed over the checkpoint of index 2"
+    );
+    assert_eq!(sm.last_applied().index, 2);
+}
+
+/// After a crash, WAL replay applies the entries since the last checkpoint;
+/// the applied index must move past them. Otherwise Raft applies them a second
+/// time over the replayed state, where a compare-and-swap can come out the
+/// other way.
+#[tokio::test]
+async fn test_wal_replay_moves_last_applied_past_the_replayed_entries() {
+    let temp_dir = tempfile::tempdir().unwrap();
+    let data_dir = temp_dir.path().to_path_buf();
+    let log = [
+        cas_at(1, "k", Some("a"), "b"), // fails: k is absent
+        cas_at(2, "k", None, "a"),      // succeeds
+    ];
+    let sm = FileStateMachine::new(data_dir.clone()).await.unwrap();
+    let results = sm.apply_chunk(&log).await.unwrap();
+    assert!(!results[0].succeeded && results[1].succeeded);
+    // Crash: the entries are only in the WAL.
+    std::mem::forget(sm);
+
+    let sm = FileStateMachine::new(data_dir).await.unwrap();
+    let applied = sm.last_applied().index;
+    resume_from_the_log(&sm, &log).await;
+    assert_eq!(
+        sm.get(b"k").unwrap(),
+        Some(Bytes::from("a")),
+        "entries 1..=2 applied twice: after the replay last_applied was {applied}, and the \
+         compare-and-swap at index 1 succeeded the second time"
+    );
+}
+
+/// A crash between the `state.data` and `metadata.bin` renames of a checkpoint
+/// leaves the data ahead of the metadata. The WAL, fsynced before them and not
+/// yet cleared, holds the records in between; replaying them over data that
+/// holds them already is idempotent, and the applied index moves past them.
+#[tokio::test]
+async fn test_a_crash_between_the_state_and_metadata_renames_loses_nothing() {
+    let temp_dir = tempfile::tempdir().unwrap();
+    let data_dir = temp_dir.path().to_path_buf();
+    let log = [
+        insert_at(1, "k", Bytes::from("a")),
+        cas_at(2, "k", Some("b"), "c"), // fails: k is a
+        cas_at(3, "k", Some("a"), "b"), // succeeds
+    ];
+    let sm = FileStateMachine::new(data_dir.clone()).await.unwrap();
+    sm.apply_chunk(&log[..1]).await.unwrap();
+    sm.checkpoint().await.unwrap();
+    sm.apply_chunk(&log[1..]).await.unwrap();
+    let old_metadata = std::fs::read(data_dir.join("metadata.bin")).unwrap();
+    let wal = std::fs::read(data_dir.join("wal.log")).unwrap();
+    sm.checkpoint().await.unwrap();
+    std::mem::forget(sm);
+    // The crash came after the state.data rename, before the metadata.bin one.
+    std::fs::write(data_dir.join("metadata.bin"), old_metadata).unwrap();
+    std::fs::write(data_dir.join("wal.log"), wal).unwrap();
+
+    let sm = FileStateMachine::new(data_dir).await.unwrap();
+    assert_eq!(
+        sm.last_applied().index,
+        3,
+        "the replay of entries 2..=3 left last_applied behind them: Raft applies them again"
+    );
+    resume_from_the_log(&sm, &log).await;
+    assert_eq!(sm.get(b"k").unwrap(), Some(Bytes::from("b")));
 }

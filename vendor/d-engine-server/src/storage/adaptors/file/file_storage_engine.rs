@@ -2,7 +2,6 @@ use std::collections::BTreeMap;
 use std::collections::HashMap;
 use std::fs::File;
 use std::fs::OpenOptions;
-use std::fs::{self};
 use std::io::Read;
 use std::io::Seek;
 use std::io::SeekFrom;
@@ -25,10 +24,15 @@ use d_engine_core::StorageError;
 use d_engine_proto::common::Entry;
 use d_engine_proto::common::LogId;
 use prost::Message;
+use tracing::error;
 use tracing::info;
+use tracing::warn;
+
+use super::durable;
 
 // Constants for file structure
 const HARD_STATE_FILE_NAME: &str = "hard_state.bin";
+const LOG_FILE_NAME: &str = "log.data";
 pub(crate) const HARD_STATE_KEY: &[u8] = b"hard_state";
 
 /// All mutable state for the log store, protected by a single Mutex.
@@ -105,7 +109,7 @@ impl StorageEngine for FileStorageEngine {
 impl FileStorageEngine {
     /// Creates new file-based storage engine
     pub fn new(data_dir: PathBuf) -> Result<Self, Error> {
-        fs::create_dir_all(&data_dir)?;
+        durable::create_dir_all(&data_dir)?;
         let log_store = Arc::new(FileLogStore::new(data_dir.join("logs"))?);
         let meta_store = Arc::new(FileMetaStore::new(data_dir.join("meta"))?);
         Ok(Self {
@@ -124,15 +128,21 @@ impl FileStorageEngine {
 impl FileLogStore {
     /// Creates new file-based log store
     pub fn new(data_dir: PathBuf) -> Result<Self, Error> {
-        fs::create_dir_all(&data_dir)?;
+        durable::create_dir_all(&data_dir)?;
 
-        let log_file_path = data_dir.join("log.data");
+        let log_file_path = data_dir.join(LOG_FILE_NAME);
+        let created = !log_file_path.exists();
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
-            .open(log_file_path)?;
+            .open(&log_file_path)?;
+        if created {
+            // The entries fsynced into the file are lost with it if its
+            // directory entry is not durable.
+            durable::sync_parent_dir(&log_file_path)?;
+        }
 
         let mut inner = FileLogStoreInner {
             entries: BTreeMap::new(),
@@ -165,6 +175,14 @@ impl FileLogStore {
 
 impl FileLogStoreInner {
     /// Load entries from file on startup. Returns the last index found.
+    ///
+    /// The log ends at the first record that is incomplete or does not decode to
+    /// an entry (index 0 included: Raft indexes start at 1). Such a tail is what
+    /// a crash during an append leaves (a record cut short, or a file extended
+    /// with zeros or stale blocks whose data never reached the disk); it was
+    /// never fsynced, so no entry in it was acknowledged. It is truncated here:
+    /// entries appended later would otherwise sit behind bytes the next load
+    /// cannot frame.
     fn load_from_file(&mut self) -> Result<u64, Error> {
         self.file.seek(SeekFrom::Start(0))?;
 
@@ -184,26 +202,37 @@ impl FileLogStoreInner {
                 u64::from_be_bytes(len_bytes.try_into().expect("slice is exactly 8 bytes"));
 
             let data_start = pos + 8;
-            let end_pos = data_start + entry_len;
-
-            if end_pos > buffer.len() as u64 {
+            let Some(end_pos) =
+                data_start.checked_add(entry_len).filter(|&end| end <= buffer.len() as u64)
+            else {
                 break;
-            }
+            };
 
             let entry_data = &buffer[data_start as usize..end_pos as usize];
             match Entry::decode(entry_data) {
-                Ok(entry) => {
+                Ok(entry) if entry.index > 0 => {
                     let index = entry.index;
                     self.entries.insert(index, entry);
                     self.index_end_pos.insert(index, end_pos);
                     max_index = max_index.max(index);
                 }
+                Ok(_) => break,
                 Err(e) => {
-                    eprintln!("Failed to decode entry: {e}");
+                    warn!("log entry at byte offset {pos} does not decode: {e}");
+                    break;
                 }
             }
 
             pos = end_pos;
+        }
+
+        if pos < buffer.len() as u64 {
+            warn!(
+                "log file: {} bytes after byte offset {pos} hold no complete entry \
+                 (an append cut short by a crash); truncating them",
+                buffer.len() as u64 - pos
+            );
+            self.file.set_len(pos)?;
         }
 
         Ok(max_index)
@@ -221,6 +250,44 @@ impl FileLogStoreInner {
         self.file.write_all(&len.to_be_bytes())?;
         self.file.write_all(encoded)?;
         Ok(self.file.stream_position()?)
+    }
+
+    /// Appends `entries` (encoded in `encoded`) at the end of the file and
+    /// indexes them, all or none.
+    ///
+    /// A write can fail midway (a full disk). The file is then truncated back
+    /// to its length before the call and no entry of the batch is indexed: the
+    /// caller writes the same entries again later, and they must not land
+    /// behind the partial bytes, which would make the file undecodable from
+    /// there on.
+    fn append_entries(
+        &mut self,
+        entries: &[Entry],
+        encoded: &[Vec<u8>],
+    ) -> Result<(), Error> {
+        let start = self.file.seek(SeekFrom::End(0))?;
+        let mut end_positions = Vec::with_capacity(encoded.len());
+        let mut written = Ok(());
+        for enc in encoded {
+            match self.write_encoded(enc) {
+                Ok(end_pos) => end_positions.push(end_pos),
+                Err(e) => {
+                    written = Err(e);
+                    break;
+                }
+            }
+        }
+        if let Err(e) = written.and_then(|()| Ok(self.file.flush()?)) {
+            if let Err(truncate_error) = self.file.set_len(start) {
+                error!("cannot cut a failed append off the log file: {truncate_error}");
+            }
+            return Err(e);
+        }
+        for (entry, end_pos) in entries.iter().zip(end_positions) {
+            self.entries.insert(entry.index, entry.clone());
+            self.index_end_pos.insert(entry.index, end_pos);
+        }
+        Ok(())
     }
 
     /// File end position of the last entry *before* `from_index`.
@@ -262,18 +329,9 @@ impl LogStore for FileLogStore {
         // Encode all entries before acquiring the lock (pure CPU work).
         let encoded: Vec<Vec<u8>> = entries.iter().map(|e| e.encode_to_vec()).collect();
 
-        let mut max_index = 0;
-        {
-            let mut inner = self.inner.lock().unwrap();
-            for (entry, enc) in entries.iter().zip(encoded.iter()) {
-                let end_pos = inner.write_encoded(enc)?;
-                inner.entries.insert(entry.index, entry.clone());
-                inner.index_end_pos.insert(entry.index, end_pos);
-                max_index = max_index.max(entry.index);
-            }
-            inner.file.flush()?;
-        }
+        self.inner.lock().unwrap().append_entries(&entries, &encoded)?;
 
+        let max_index = entries.iter().map(|e| e.index).max().unwrap_or(0);
         self.last_index.store(max_index, Ordering::SeqCst);
         Ok(())
     }
@@ -294,33 +352,57 @@ impl LogStore for FileLogStore {
         Ok(inner.entries.range(range).map(|(_, e)| e.clone()).collect())
     }
 
+    /// Rewrites the log without the entries up to `cutoff_index`.
+    ///
+    /// The kept entries go to a new file, fsynced and renamed over the log;
+    /// its directory is then fsynced. A crash leaves the old log or the new
+    /// one, complete (the old rewrite in place lost every entry not yet
+    /// rewritten), and a failed write leaves the log as it was.
     async fn purge(
         &self,
         cutoff_index: LogId,
     ) -> Result<(), Error> {
         let mut inner = self.inner.lock().unwrap();
 
-        let entries_to_keep: Vec<Entry> = inner
-            .entries
-            .range((cutoff_index.index + 1)..)
-            .map(|(_, e)| e.clone())
-            .collect();
+        let log_path = self.data_dir.join(LOG_FILE_NAME);
+        let tmp_path = durable::tmp_path(&log_path);
+        let mut index_end_pos = BTreeMap::new();
+        let written = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp_path)
+            .and_then(|mut file| {
+                let mut writer = std::io::BufWriter::new(&mut file);
+                let mut end_pos = 0;
+                for (&index, entry) in inner.entries.range((cutoff_index.index + 1)..) {
+                    let enc = entry.encode_to_vec();
+                    writer.write_all(&(enc.len() as u64).to_be_bytes())?;
+                    writer.write_all(&enc)?;
+                    end_pos += 8 + enc.len() as u64;
+                    index_end_pos.insert(index, end_pos);
+                }
+                writer.flush()?;
+                drop(writer);
+                file.sync_all()?;
+                Ok(file)
+            })
+            .and_then(|file| std::fs::rename(&tmp_path, &log_path).map(|()| file));
+        let file = match written {
+            Ok(file) => file,
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp_path);
+                return Err(e.into());
+            }
+        };
 
-        // Rewrite file with only kept entries, flush once.
-        inner.file.set_len(0)?;
-        inner.file.seek(SeekFrom::Start(0))?;
-        inner.index_end_pos.clear();
-
-        for entry in &entries_to_keep {
-            let enc = entry.encode_to_vec();
-            let end_pos = inner.write_encoded(&enc)?;
-            inner.index_end_pos.insert(entry.index, end_pos);
-        }
-        inner.file.flush()?;
-        inner.file.sync_all()?;
-
+        // The new file is the log from here on (the handle follows the rename).
+        inner.file = file;
+        inner.index_end_pos = index_end_pos;
         inner.entries.retain(|&index, _| index > cutoff_index.index);
 
+        durable::sync_parent_dir(&log_path)?;
         Ok(())
     }
 
@@ -353,7 +435,7 @@ impl LogStore for FileLogStore {
     ) -> Result<(), Error> {
         let encoded: Vec<Vec<u8>> = new_entries.iter().map(|e| e.encode_to_vec()).collect();
 
-        let new_last = {
+        let (new_last, appended) = {
             let mut inner = self.inner.lock().unwrap();
 
             // Truncate file to the end of the last kept entry.
@@ -363,22 +445,17 @@ impl LogStore for FileLogStore {
             // Remove in-memory state for truncated range.
             inner.remove_from_index(from_index);
 
-            // Append new entries and update in-memory state.
-            for (entry, enc) in new_entries.iter().zip(encoded.iter()) {
-                let end_pos = inner.write_encoded(enc)?;
-                inner.entries.insert(entry.index, entry.clone());
-                inner.index_end_pos.insert(entry.index, end_pos);
-            }
+            // Append new entries and update in-memory state (none of them if it fails).
+            let appended = inner.append_entries(&new_entries, &encoded);
 
-            if !new_entries.is_empty() {
-                inner.file.flush()?;
-            }
-
-            inner.entries.keys().next_back().copied().unwrap_or(0)
+            (
+                inner.entries.keys().next_back().copied().unwrap_or(0),
+                appended,
+            )
         };
 
         self.last_index.store(new_last, Ordering::SeqCst);
-        Ok(())
+        appended
     }
 
     fn is_write_durable(&self) -> bool {
@@ -426,7 +503,7 @@ impl Drop for FileLogStore {
 impl FileMetaStore {
     /// Creates new file-based metadata store
     pub fn new(data_dir: PathBuf) -> Result<Self, Error> {
-        fs::create_dir_all(&data_dir)?;
+        durable::create_dir_all(&data_dir)?;
 
         let store = Self {
             data_dir,
@@ -463,6 +540,12 @@ impl FileMetaStore {
     }
 
     /// Save metadata to file
+    ///
+    /// The file is replaced atomically and fsynced before this returns: Raft
+    /// acts on a saved term and vote (answers a vote request, asks for votes)
+    /// only once they are on stable storage. Rewriting the file in place could
+    /// leave it empty or partly written after a crash, and the node would come
+    /// back without its term and vote and could vote twice in one term.
     fn save_to_file(
         &self,
         key: &[u8],
@@ -470,9 +553,7 @@ impl FileMetaStore {
     ) -> Result<(), Error> {
         if key == HARD_STATE_KEY {
             let hard_state_path = self.data_dir.join(HARD_STATE_FILE_NAME);
-            let mut file = File::create(hard_state_path)?;
-            file.write_all(value)?;
-            file.flush()?;
+            durable::replace_file(&hard_state_path, value)?;
         }
 
         Ok(())
@@ -487,10 +568,10 @@ impl MetaStore for FileMetaStore {
     ) -> Result<(), Error> {
         let serialized = bincode::serialize(state).map_err(StorageError::BincodeError)?;
 
+        // The lock also serializes the saves, which share a temporary file.
         let mut data = self.data.lock().unwrap();
-        data.insert(HARD_STATE_KEY.to_vec(), serialized.clone());
-
         self.save_to_file(HARD_STATE_KEY, &serialized)?;
+        data.insert(HARD_STATE_KEY.to_vec(), serialized);
 
         info!("Persisted hard state to file");
         Ok(())
@@ -513,6 +594,7 @@ impl MetaStore for FileMetaStore {
     }
 
     fn flush(&self) -> Result<(), Error> {
+        // Every save is durable when it returns.
         Ok(())
     }
 

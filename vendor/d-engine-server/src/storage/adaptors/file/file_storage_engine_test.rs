@@ -10,9 +10,11 @@ use d_engine_proto::common::Entry;
 use d_engine_proto::common::EntryPayload;
 use d_engine_proto::common::LogId;
 use d_engine_proto::server::election::VotedFor;
+use prost::Message;
 use tempfile::TempDir;
 use tracing_test::traced_test;
 
+use super::file_size_limit;
 use super::*;
 
 // Helper to create test entries
@@ -297,6 +299,257 @@ fn test_drop_impl_flushes() {
     assert_eq!(
         storage2.meta_store().load_hard_state().unwrap().unwrap().current_term,
         7
+    );
+}
+
+/// The hard state saved by a node that voted for node 2 in term 5.
+fn voted_in_term_5() -> HardState {
+    HardState {
+        current_term: 5,
+        voted_for: Some(VotedFor {
+            voted_for_id: 2,
+            voted_for_term: 5,
+            committed: false,
+        }),
+    }
+}
+
+/// A hard-state save that fails midway (a full disk: the write stops short,
+/// as a power cut during the write would) must leave the previous term and
+/// vote on disk. A node that comes back without them can vote a second time
+/// in a term it already voted in.
+#[test]
+fn test_a_hard_state_save_that_fails_midway_keeps_the_previous_one() {
+    if let Some(dir) = file_size_limit::child_dir() {
+        let storage = FileStorageEngine::new(dir).unwrap();
+        // The saved state is 22 bytes: the new one is cut short after 10.
+        file_size_limit::limit_file_size(10);
+        let next = HardState {
+            current_term: 6,
+            voted_for: Some(VotedFor {
+                voted_for_id: 3,
+                voted_for_term: 6,
+                committed: false,
+            }),
+        };
+        assert!(
+            storage.meta_store().save_hard_state(&next).is_err(),
+            "the disk is full"
+        );
+        return;
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let storage = FileStorageEngine::new(dir.path().to_path_buf()).unwrap();
+    storage.meta_store().save_hard_state(&voted_in_term_5()).unwrap();
+    drop(storage);
+
+    file_size_limit::run_in_child(
+        concat!(
+            module_path!(),
+            "::test_a_hard_state_save_that_fails_midway_keeps_the_previous_one"
+        ),
+        dir.path(),
+    );
+
+    let storage = FileStorageEngine::new(dir.path().to_path_buf()).unwrap();
+    let loaded = storage.meta_store().load_hard_state().unwrap();
+    assert!(
+        loaded.is_some(),
+        "term 5 and the vote for node 2 are lost: the failed save had already truncated \
+         hard_state.bin (rewritten in place)"
+    );
+    let loaded = loaded.unwrap();
+    assert_eq!(loaded.current_term, 5);
+    assert_eq!(loaded.voted_for, voted_in_term_5().voted_for);
+}
+
+/// A temporary file left by a crash before its rename is ignored at load and
+/// replaced by the next save.
+#[test]
+fn test_a_leftover_temporary_hard_state_file_is_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = FileStorageEngine::new(dir.path().to_path_buf()).unwrap();
+    storage.meta_store().save_hard_state(&voted_in_term_5()).unwrap();
+    drop(storage);
+    let tmp = dir.path().join("meta").join("hard_state.bin.tmp");
+    std::fs::write(&tmp, b"torn").unwrap();
+
+    let storage = FileStorageEngine::new(dir.path().to_path_buf()).unwrap();
+    assert_eq!(
+        storage.meta_store().load_hard_state().unwrap().unwrap().current_term,
+        5
+    );
+    let mut next = voted_in_term_5();
+    next.current_term = 6;
+    storage.meta_store().save_hard_state(&next).unwrap();
+    drop(storage);
+
+    assert!(!tmp.exists());
+    let storage = FileStorageEngine::new(dir.path().to_path_buf()).unwrap();
+    assert_eq!(
+        storage.meta_store().load_hard_state().unwrap().unwrap().current_term,
+        6
+    );
+}
+
+/// Index, term and whether the payload is the one `create_entries` gives, per entry.
+fn describe(entries: &[Entry]) -> String {
+    let described: Vec<_> = entries
+        .iter()
+        .map(|e| {
+            let intact = create_entries(e.index..=e.index).first() == Some(e);
+            format!(
+                "{}@{}{}",
+                e.index,
+                e.term,
+                if intact { "" } else { " (garbled)" }
+            )
+        })
+        .collect();
+    described.join(", ")
+}
+
+/// A batch whose write fails midway (a full disk) leaves nothing behind: the
+/// IO thread writes the same entries again once space is freed, and the log
+/// must then decode in full.
+#[tokio::test]
+async fn test_a_failed_append_leaves_nothing_behind_for_the_retry() {
+    if let Some(dir) = file_size_limit::child_dir() {
+        let storage = FileStorageEngine::new(dir.clone()).unwrap();
+        let log_store = storage.log_store();
+        log_store.persist_entries(create_entries(1..=3)).await.unwrap();
+        // Room for one more entry (about 1 KiB each) and half of the next.
+        let len = std::fs::metadata(dir.join("logs").join("log.data")).unwrap().len();
+        file_size_limit::limit_file_size(len + 1600);
+        assert!(
+            log_store.persist_entries(create_entries(4..=6)).await.is_err(),
+            "the disk is full"
+        );
+        assert_eq!(log_store.last_index(), 3);
+        file_size_limit::lift_file_size_limit();
+        log_store.persist_entries(create_entries(4..=6)).await.unwrap();
+        log_store.flush().unwrap();
+        return;
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    file_size_limit::run_in_child(
+        concat!(
+            module_path!(),
+            "::test_a_failed_append_leaves_nothing_behind_for_the_retry"
+        ),
+        dir.path(),
+    );
+
+    let storage = FileStorageEngine::new(dir.path().to_path_buf()).unwrap();
+    let log_store = storage.log_store();
+    let loaded = log_store.get_entries(1..=6).unwrap();
+    assert!(
+        loaded == create_entries(1..=6),
+        "the retried batch was appended behind the partial bytes of the failed one: \
+         the log no longer decodes from there (loaded {})",
+        describe(&loaded)
+    );
+    assert_eq!(log_store.last_index(), 6);
+}
+
+/// A record cut short at the end of the file (a crash during an append) is cut
+/// off at load, so that entries appended afterwards do not land behind it.
+#[tokio::test]
+async fn test_a_torn_tail_is_cut_off_at_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = FileStorageEngine::new(dir.path().to_path_buf()).unwrap();
+    storage.log_store().persist_entries(create_entries(1..=3)).await.unwrap();
+    drop(storage);
+    // The crash came during the append of entry 4.
+    let encoded = create_entries(4..=4)[0].encode_to_vec();
+    let mut torn = (encoded.len() as u64).to_be_bytes().to_vec();
+    torn.extend_from_slice(&encoded[..100]);
+    let log_path = dir.path().join("logs").join("log.data");
+    let mut file = std::fs::OpenOptions::new().append(true).open(&log_path).unwrap();
+    std::io::Write::write_all(&mut file, &torn).unwrap();
+    drop(file);
+
+    let storage = FileStorageEngine::new(dir.path().to_path_buf()).unwrap();
+    assert_eq!(storage.log_store().last_index(), 3);
+    storage.log_store().persist_entries(create_entries(4..=5)).await.unwrap();
+    drop(storage);
+
+    let storage = FileStorageEngine::new(dir.path().to_path_buf()).unwrap();
+    let loaded = storage.log_store().get_entries(1..=5).unwrap();
+    assert!(
+        loaded == create_entries(1..=5),
+        "entries 4 and 5 were appended behind the torn record, which load kept: \
+         the log no longer decodes from there (loaded {})",
+        describe(&loaded)
+    );
+}
+
+/// A purge whose write fails midway (a full disk; the window a power cut
+/// during the purge hits) leaves the log as it was, and the store usable.
+#[tokio::test]
+async fn test_a_purge_that_fails_midway_keeps_the_log() {
+    if let Some(dir) = file_size_limit::child_dir() {
+        let storage = FileStorageEngine::new(dir.clone()).unwrap();
+        let log_store = storage.log_store();
+        // Room for half of the entries the purge keeps.
+        let len = std::fs::metadata(dir.join("logs").join("log.data")).unwrap().len();
+        file_size_limit::limit_file_size(len / 2);
+        let purged = log_store.purge(LogId { index: 2, term: 2 }).await;
+        assert!(purged.is_err(), "the disk is full");
+        file_size_limit::lift_file_size_limit();
+        log_store.persist_entries(create_entries(11..=11)).await.unwrap();
+        log_store.flush().unwrap();
+        return;
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let storage = FileStorageEngine::new(dir.path().to_path_buf()).unwrap();
+    storage.log_store().persist_entries(create_entries(1..=10)).await.unwrap();
+    drop(storage);
+
+    file_size_limit::run_in_child(
+        concat!(
+            module_path!(),
+            "::test_a_purge_that_fails_midway_keeps_the_log"
+        ),
+        dir.path(),
+    );
+
+    let storage = FileStorageEngine::new(dir.path().to_path_buf()).unwrap();
+    let loaded = storage.log_store().get_entries(3..=11).unwrap();
+    assert!(
+        loaded == create_entries(3..=11),
+        "the failed purge had emptied log.data and rewritten only part of the entries \
+         it keeps (loaded {})",
+        describe(&loaded)
+    );
+}
+
+/// After a purge the store writes to the new log file: entries appended then
+/// are there after a restart.
+#[tokio::test]
+async fn test_entries_appended_after_a_purge_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = FileStorageEngine::new(dir.path().to_path_buf()).unwrap();
+    let log_store = storage.log_store();
+    log_store.persist_entries(create_entries(1..=10)).await.unwrap();
+    log_store.purge(LogId { index: 5, term: 5 }).await.unwrap();
+    log_store.persist_entries(create_entries(11..=12)).await.unwrap();
+    log_store.truncate(12).await.unwrap();
+    log_store.flush().unwrap();
+    drop(log_store);
+    drop(storage);
+    assert!(!dir.path().join("logs").join("log.data.tmp").exists());
+
+    let storage = FileStorageEngine::new(dir.path().to_path_buf()).unwrap();
+    assert!(storage.log_store().entry(5).await.unwrap().is_none());
+    let loaded = storage.log_store().get_entries(1..=12).unwrap();
+    assert!(
+        loaded == create_entries(6..=11),
+        "loaded {}",
+        describe(&loaded)
     );
 }
 

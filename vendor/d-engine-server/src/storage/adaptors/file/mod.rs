@@ -1,3 +1,4 @@
+mod durable;
 mod file_state_machine;
 mod file_storage_engine;
 
@@ -6,6 +7,8 @@ pub use file_storage_engine::*;
 
 #[cfg(test)]
 mod file_engine_test;
+#[cfg(test)]
+mod file_size_limit;
 #[cfg(test)]
 mod file_state_machine_test;
 #[cfg(test)]
