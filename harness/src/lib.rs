@@ -38,7 +38,7 @@ pub use agreement::{agreed_leader, agreed_role};
 pub use binary::{build_node_binary, node_binary, node_binary_or_build};
 pub use cluster::{Cluster, ClusterOptions, NodeProc};
 pub use haproxy::{haproxy_binary, haproxy_config};
-pub use http::{get_json, topology_at};
+pub use http::{get_json, metric, topology_at};
 pub use powercut::{FileActivity, PowerCutFs};
 pub use process::{die_with_parent, free_ports, wait_until};
 pub use proxy::{LinkProxy, RaftNet};

@@ -37,7 +37,7 @@ pub use args::{BenchArgs, PathKind};
 use args::Timing;
 use env::Env;
 use etcd::EtcdOptions;
-use load::CellSpec;
+use load::{CellSpec, Workload};
 use report::{CellRow, Report};
 
 /// Runs the benchmark; `ExitCode::FAILURE` only if it could not run at all.
@@ -228,8 +228,25 @@ fn run_cells(
                     measure: timing.measure,
                     ops_limit: None,
                 };
+                // Group commit: fsyncs of each node's Raft log per
+                // acknowledged write, over the whole cell (warm-up included).
+                let counts_fsyncs = workload == Workload::Write && path != PathKind::Etcd;
+                let before = counts_fsyncs.then(|| env.fsync_counts());
                 let r = load::run_cell(route, spec, env.cpu_probe_for(path));
-                let row = CellRow::new(path, workload, concurrency, &r);
+                let mut row = CellRow::new(path, workload, concurrency, &r);
+                if let (Some(before), Ok(leader)) = (before, env.leader()) {
+                    let after = env.fsync_counts();
+                    let per_write = |id: &u32| -> Option<f64> {
+                        let n = after.get(id)? - before.get(id)?;
+                        (r.ok_all > 0).then(|| n / r.ok_all as f64)
+                    };
+                    row.leader_fsyncs_per_write = per_write(&leader);
+                    row.follower_fsyncs_per_write = after
+                        .keys()
+                        .filter(|id| **id != leader)
+                        .filter_map(per_write)
+                        .reduce(f64::max);
+                }
                 eprintln!("bench: {}", row.one_line());
                 report.cells.push(row);
             }

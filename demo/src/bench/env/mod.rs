@@ -220,6 +220,20 @@ impl Env {
         &self.api
     }
 
+    /// `kv_fsync_total{file="raft_log"}` of every node that answers: how
+    /// often each has fsynced its Raft log so far.
+    pub fn fsync_counts(&self) -> BTreeMap<u32, f64> {
+        self.api
+            .iter()
+            .filter_map(|(id, url)| {
+                Some((
+                    *id,
+                    harness::metric(url, "kv_fsync_total", "file=\"raft_log\"")?,
+                ))
+            })
+            .collect()
+    }
+
     /// PID per running node (own cluster only).
     pub fn node_pids(&self) -> BTreeMap<u32, u32> {
         self.cluster.as_ref().map_or_else(BTreeMap::new, |c| {

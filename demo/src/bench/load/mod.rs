@@ -127,6 +127,8 @@ pub struct CellSpec {
 pub struct CellResult {
     /// Successful requests issued inside the measured window.
     pub ok: u64,
+    /// Successful requests of the whole cell, warm-up included.
+    pub ok_all: u64,
     /// Failed requests issued inside the measured window.
     pub errors: u64,
     /// Failed requests by kind.
@@ -173,7 +175,7 @@ async fn cell(route: Route, spec: CellSpec, probe: CpuProbe) -> CellResult {
             actix_rt::spawn(async move {
                 let mut rng = XorShift::new(t as u64);
                 let mut hist = new_hist();
-                let (mut ok, mut errors) = (0u64, 0u64);
+                let (mut ok, mut ok_all, mut errors) = (0u64, 0u64, 0u64);
                 let mut kinds: BTreeMap<String, u64> = BTreeMap::new();
                 loop {
                     let began = Instant::now();
@@ -188,6 +190,7 @@ async fn cell(route: Route, spec: CellSpec, probe: CpuProbe) -> CellResult {
                     }
                     let op = spec.workload.next_op(&mut rng);
                     let result = sender.exec(op).await;
+                    ok_all += u64::from(result.is_ok());
                     // Requests issued in the window count, even if they end
                     // after it: a stall shows up in the latency.
                     if began < measure_from {
@@ -205,16 +208,17 @@ async fn cell(route: Route, spec: CellSpec, probe: CpuProbe) -> CellResult {
                         }
                     }
                 }
-                (ok, errors, kinds, hist)
+                (ok, ok_all, errors, kinds, hist)
             })
         })
         .collect();
     let mut hist = new_hist();
-    let (mut ok, mut errors) = (0, 0);
+    let (mut ok, mut ok_all, mut errors) = (0, 0, 0);
     let mut error_kinds: BTreeMap<String, u64> = BTreeMap::new();
     for t in tasks {
-        if let Ok((o, e, kinds, h)) = t.await {
+        if let Ok((o, all, e, kinds, h)) = t.await {
             ok += o;
+            ok_all += all;
             errors += e;
             for (k, n) in kinds {
                 *error_kinds.entry(k).or_default() += n;
@@ -232,6 +236,7 @@ async fn cell(route: Route, spec: CellSpec, probe: CpuProbe) -> CellResult {
     let _ = done_tx.send(());
     CellResult {
         ok,
+        ok_all,
         errors,
         error_kinds,
         hist,

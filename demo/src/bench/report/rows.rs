@@ -38,6 +38,11 @@ pub struct CellRow {
     pub ops_per_server_cpu_s: Option<f64>,
     /// ops/s of this path divided by the `haproxy` path's, same cell.
     pub ops_ratio_vs_haproxy: Option<f64>,
+    /// Write cells on kv-node: fsyncs of the leader's Raft log per
+    /// acknowledged write (group commit: concurrent writes share one).
+    pub leader_fsyncs_per_write: Option<f64>,
+    /// The same on the followers (the larger of the two).
+    pub follower_fsyncs_per_write: Option<f64>,
     /// p99 of this path divided by the `haproxy` path's, same cell.
     pub p99_ratio_vs_haproxy: Option<f64>,
 }
@@ -73,11 +78,17 @@ impl CellRow {
             ops_per_server_cpu_s: per(server),
             ops_ratio_vs_haproxy: None,
             p99_ratio_vs_haproxy: None,
+            leader_fsyncs_per_write: None,
+            follower_fsyncs_per_write: None,
         }
     }
 
     /// Progress line for stderr.
     pub fn one_line(&self) -> String {
+        let fsyncs = match (self.leader_fsyncs_per_write, self.follower_fsyncs_per_write) {
+            (Some(l), Some(f)) => format!("  fsyncs/write leader {l:.3} follower {f:.3}"),
+            _ => String::new(),
+        };
         format!(
             "{:<8} {:<18} c={:<3} {:>9.0} ops/s  p50 {:>6} µs  p99 {:>7} µs  p99.9 {:>7} µs  errors {} {:?}",
             self.path,
@@ -89,7 +100,7 @@ impl CellRow {
             self.p999_us,
             self.errors,
             self.error_kinds
-        )
+        ) + &fsyncs
     }
 }
 
