@@ -236,15 +236,12 @@ fn run_cells(
                 let mut row = CellRow::new(path, workload, concurrency, &r);
                 if let (Some(before), Ok(leader)) = (before, env.leader()) {
                     let after = env.fsync_counts();
-                    let per_write = |id: &u32| -> Option<f64> {
-                        let n = after.get(id)? - before.get(id)?;
-                        (r.ok_all > 0).then(|| n / r.ok_all as f64)
-                    };
-                    row.leader_fsyncs_per_write = per_write(&leader);
+                    let per_write = |id: u32| fsyncs_per_write(&before, &after, id, r.ok_all);
+                    row.leader_fsyncs_per_write = per_write(leader);
                     row.follower_fsyncs_per_write = after
                         .keys()
                         .filter(|id| **id != leader)
-                        .filter_map(per_write)
+                        .filter_map(|id| per_write(*id))
                         .reduce(f64::max);
                 }
                 eprintln!("bench: {}", row.one_line());
@@ -253,4 +250,16 @@ fn run_cells(
         }
     }
     Ok(())
+}
+
+/// Fsyncs node `id` made between two `Env::fsync_counts` per write acknowledged
+/// in between (`None` when a count is missing or nothing was acknowledged).
+fn fsyncs_per_write(
+    before: &std::collections::BTreeMap<u32, f64>,
+    after: &std::collections::BTreeMap<u32, f64>,
+    id: u32,
+    writes: u64,
+) -> Option<f64> {
+    let n = after.get(&id)? - before.get(&id)?;
+    (writes > 0).then(|| n / writes as f64)
 }
