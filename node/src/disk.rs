@@ -356,12 +356,13 @@ impl<M: MetaStore> MetaStore for GuardedMeta<M> {
         metrics::counter!("kv_fsync_total", "file" => "hard_state").increment(1);
         metrics::histogram!("kv_fsync_seconds", "file" => "hard_state")
             .record(started.elapsed().as_secs_f64());
-        if let Err(e) = &r {
-            self.health.fail(format!(
-                "hard state save to {}: {}",
-                self.file.display(),
-                describe(e)
-            ));
+        let what = format!("hard state save to {}", self.file.display());
+        match &r {
+            // The save failed before replacing the file (patch 29): the vote
+            // is not sent, and a later save can succeed once space is back.
+            Err(e) if is_no_space(e) => self.health.full(format!("{what}: {}", describe(e))),
+            Err(e) => self.health.fail(format!("{what}: {}", describe(e))),
+            Ok(()) => {}
         }
         r
     }
