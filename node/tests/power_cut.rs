@@ -23,6 +23,11 @@ use std::time::{Duration, Instant};
 use common::{post_body, put_acked, try_call};
 use kv_harness::{missing_on, powercut, wait_until, AckLog, Cluster, ClusterOptions};
 
+/// POST `key` = `value` to the node at `base` (any status; transport errors returned).
+fn try_post(base: &str, key: &str, value: &str) -> Result<common::Answer, String> {
+    try_call("POST", &format!("{base}/kv"), Some(&post_body(key, value)))
+}
+
 fn cluster_on_power_cut_disks() -> Cluster {
     let cluster = Cluster::start(ClusterOptions {
         power_cut_fs: true,
@@ -225,11 +230,7 @@ fn a_failed_fsync_stops_the_node_until_a_restart_recovers_it() {
     cluster.disk(leader).fail_next_fsync(libc::EIO);
     let failed = wait_until(Duration::from_secs(20), || {
         // Any write makes the leader fsync; a refusal is fine here.
-        let _ = try_call(
-            "POST",
-            &format!("{lurl}/kv"),
-            Some(&post_body("trigger", "x")),
-        );
+        let _ = try_post(&lurl, "trigger", "x");
         let a = try_call("GET", &format!("{lurl}/kv/k-0?consistency=eventual"), None).ok()?;
         (a.status == 503 && a.json["error"] == "storage_failed").then_some(a)
     })
@@ -268,7 +269,7 @@ fn a_failed_fsync_stops_the_node_until_a_restart_recovers_it() {
         write(&cluster.api_url(new_leader), i);
     }
     // Still refusing: a failed fsync is never retried as if the data were safe.
-    let a = try_call("POST", &format!("{lurl}/kv"), Some(&post_body("late", "x"))).expect("answer");
+    let a = try_post(&lurl, "late", "x").expect("answer");
     assert_eq!(
         (a.status, a.json["error"].as_str()),
         (503, Some("storage_failed")),
@@ -315,12 +316,7 @@ fn a_full_disk_answers_507_serves_reads_and_resumes_once_space_is_freed() {
     // The first write after the disk filled may time out (it was proposed,
     // and the leader could not write it); then writes are refused up front.
     let refused = wait_until(Duration::from_secs(30), || {
-        let a = try_call(
-            "POST",
-            &format!("{lurl}/kv"),
-            Some(&post_body("during", "x")),
-        )
-        .ok()?;
+        let a = try_post(&lurl, "during", "x").ok()?;
         (a.status == 507).then_some(a)
     })
     .unwrap_or_else(|| {
@@ -337,12 +333,7 @@ fn a_full_disk_answers_507_serves_reads_and_resumes_once_space_is_freed() {
         .into_iter()
         .find(|id| *id != leader)
         .expect("follower");
-    let via = try_call(
-        "POST",
-        &format!("{}/kv", cluster.api_url(follower)),
-        Some(&post_body("during", "y")),
-    )
-    .expect("answer");
+    let via = try_post(&cluster.api_url(follower), "during", "y").expect("answer");
     assert_eq!(via.status, 507, "{via:?}");
     // Reads go on.
     for id in cluster.ids() {
@@ -362,12 +353,7 @@ fn a_full_disk_answers_507_serves_reads_and_resumes_once_space_is_freed() {
     // Space is freed: writes resume without a restart.
     cluster.disk(leader).set_full(false);
     let resumed = wait_until(Duration::from_secs(30), || {
-        let a = try_call(
-            "POST",
-            &format!("{lurl}/kv"),
-            Some(&post_body("after", "v")),
-        )
-        .ok()?;
+        let a = try_post(&lurl, "after", "v").ok()?;
         (a.status == 200).then_some(())
     });
     assert!(
