@@ -242,34 +242,19 @@ fn ledger(
                 outcome: Outcome::Ok,
                 detail: format!("listing of {bucket}* through {url}"),
             });
-            let present = found.is_some() && found == put.value.as_ref();
-            match put.outcome {
-                Outcome::Ok => {
-                    d.acked += 1;
-                    if !present {
-                        d.lost += 1;
-                        lost.push(format!(
-                            "{key}={:?} (put #{} by {}, {:.3}..{:.3} ms, '{}'; now {found:?})",
-                            put.value.as_deref().unwrap_or_default(),
-                            put.id,
-                            history
-                                .clients
-                                .get(put.client)
-                                .map_or("?", |c| c.name.as_str()),
-                            put.invoke_us as f64 / 1e3,
-                            put.return_us as f64 / 1e3,
-                            put.detail
-                        ));
-                    }
-                }
-                Outcome::Fail => {
-                    d.failed += 1;
-                    d.failed_present += usize::from(present);
-                }
-                Outcome::Unknown => {
-                    d.unknown += 1;
-                    d.unknown_present += usize::from(present);
-                }
+            if tally(&mut d, put, found) {
+                lost.push(format!(
+                    "{key}={:?} (put #{} by {}, {:.3}..{:.3} ms, '{}'; now {found:?})",
+                    put.value.as_deref().unwrap_or_default(),
+                    put.id,
+                    history
+                        .clients
+                        .get(put.client)
+                        .map_or("?", |c| c.name.as_str()),
+                    put.invoke_us as f64 / 1e3,
+                    put.return_us as f64 / 1e3,
+                    put.detail
+                ));
             }
         }
         listings.insert(bucket.to_string(), listed);
@@ -284,6 +269,29 @@ fn ledger(
         ));
     }
     (d, listings)
+}
+
+/// Count `put` (to a write-once key) in `d`, given the value `found` under
+/// its key at the end; true if it was acknowledged and is not there: lost.
+fn tally(d: &mut Durability, put: &Op, found: Option<&String>) -> bool {
+    let present = found.is_some() && found == put.value.as_ref();
+    match put.outcome {
+        Outcome::Ok => {
+            d.acked += 1;
+            d.lost += usize::from(!present);
+            !present
+        }
+        Outcome::Fail => {
+            d.failed += 1;
+            d.failed_present += usize::from(present);
+            false
+        }
+        Outcome::Unknown => {
+            d.unknown += 1;
+            d.unknown_present += usize::from(present);
+            false
+        }
+    }
 }
 
 /// A node's own applied index, from its `/topology`.
@@ -321,4 +329,48 @@ fn list(base: &str, prefix: &str, consistency: &str) -> Option<BTreeMap<String, 
             ))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put(outcome: Outcome, value: &str) -> Op {
+        Op {
+            id: 0,
+            client: 0,
+            key: "w/00/000001".into(),
+            kind: Kind::Put,
+            value: Some(value.into()),
+            invoke_us: 0,
+            return_us: 1,
+            outcome,
+            detail: String::new(),
+        }
+    }
+
+    #[test]
+    fn an_acknowledged_write_missing_or_replaced_at_the_end_is_lost() {
+        let mut d = Durability::default();
+        let v = "writer-0.1".to_string();
+        let other = "writer-9.9".to_string();
+        assert!(!tally(&mut d, &put(Outcome::Ok, &v), Some(&v)));
+        assert!(tally(&mut d, &put(Outcome::Ok, &v), None));
+        assert!(tally(&mut d, &put(Outcome::Ok, &v), Some(&other)));
+        assert!(!tally(&mut d, &put(Outcome::Fail, &v), Some(&v)));
+        assert!(!tally(&mut d, &put(Outcome::Fail, &v), None));
+        assert!(!tally(&mut d, &put(Outcome::Unknown, &v), Some(&v)));
+        assert!(!tally(&mut d, &put(Outcome::Unknown, &v), None));
+        assert_eq!(
+            d,
+            Durability {
+                acked: 3,
+                lost: 2,
+                failed: 2,
+                failed_present: 1,
+                unknown: 2,
+                unknown_present: 1,
+            }
+        );
+    }
 }
