@@ -4,7 +4,8 @@
 //! that no acknowledged write was lost); every write-once key of the
 //! writers is read back (so is every acknowledged write, not only the last
 //! one per key: [`Durability`]); and once caught up, every node holds the
-//! same data.
+//! same data. Besides, the node logs must show at most one leader per term
+//! ([`election_safety`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -294,6 +295,39 @@ fn tally(d: &mut Durability, put: &Op, found: Option<&String>) -> bool {
     }
 }
 
+/// Raft's election safety, from the node logs (`(id, text)`): d-engine
+/// prints `[Node N] Candidate → Leader (term T)` on every election won; two
+/// nodes winning the same term means some node voted twice in it (e.g. its
+/// vote was lost with unsynced data). Returns one message per such term.
+pub fn election_safety(logs: &[(u32, String)]) -> Vec<String> {
+    let mut leaders: BTreeMap<u64, BTreeSet<u32>> = BTreeMap::new();
+    for (_, text) in logs {
+        for line in text.lines() {
+            let Some(rest) = line.trim().strip_prefix("[Node ") else {
+                continue;
+            };
+            let Some((id, rest)) = rest.split_once("] Candidate → Leader (term ") else {
+                continue;
+            };
+            let (Ok(id), Ok(term)) = (id.parse(), rest.trim_end_matches(')').parse()) else {
+                continue;
+            };
+            leaders.entry(term).or_default().insert(id);
+        }
+    }
+    leaders
+        .into_iter()
+        .filter(|(_, ids)| ids.len() > 1)
+        .map(|(term, ids)| {
+            let ids: Vec<String> = ids.iter().map(|i| format!("n{i}")).collect();
+            format!(
+                "election safety broken: {} each won an election in term {term} (a vote was given twice)",
+                ids.join(" and ")
+            )
+        })
+        .collect()
+}
+
 /// A node's own applied index, from its `/topology`.
 fn applied(cluster: &Cluster, id: u32) -> Option<u64> {
     cluster.topology(id)?.own_applied_index()
@@ -347,6 +381,22 @@ mod tests {
             outcome,
             detail: String::new(),
         }
+    }
+
+    #[test]
+    fn two_leaders_in_one_term_break_election_safety() {
+        let n1 = "[Node 1] Follower → Candidate (term 2)\n[Node 1] Candidate → Leader (term 2)\n\
+                  [Node 1] Candidate → Leader (term 5)\n"
+            .to_string();
+        let n2 = "[Node 2] Candidate → Leader (term 3)\n[Node 2] Candidate → Leader (term 5)\n"
+            .to_string();
+        // A node winning the same term again after a restart is no violation.
+        let n3 = "[Node 3] Candidate → Leader (term 7)\n[Node 3] Candidate → Leader (term 7)\n"
+            .to_string();
+        let found = election_safety(&[(1, n1.clone()), (2, n2), (3, n3)]);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("n1 and n2") && found[0].contains("term 5"));
+        assert!(election_safety(&[(1, n1)]).is_empty());
     }
 
     #[test]

@@ -37,11 +37,11 @@ pub const REGRESSION: [(Fault, u64); 5] = [
 /// likely cause).
 pub const KNOWN_OPEN: [Fault; 0] = [];
 
-/// The one disk fault in the CI selection, with its seed and rounds (two
-/// power cuts of the leader and a follower, about 20 s). The other disk
+/// The one disk fault in the CI selection, with its seed and rounds (three
+/// power cuts of the leader and a follower, about 15 s). The other disk
 /// faults are left out of the CI draw to keep it short; `just robustness`
 /// and `just soak` run them.
-pub const CI_POWER_CUT: (Fault, u64, u32) = (Fault::PowerCutLeaderAndFollower, 21, 2);
+pub const CI_POWER_CUT: (Fault, u64, u32) = (Fault::PowerCutLeaderAndFollower, 21, 3);
 
 /// The fixed list, one power cut ([`CI_POWER_CUT`]) and `extra` faults
 /// drawn with `seed` from the others that need no power-cut filesystem

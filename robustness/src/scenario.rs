@@ -237,6 +237,15 @@ pub fn run(cfg: &ScenarioConfig) -> ScenarioResult {
                 let report = final_checks::run(&mut cluster, &rec, cfg.traffic.keys);
                 final_errors.extend(report.errors);
                 result.durability = report.durability;
+                let logs: Vec<(u32, String)> = cluster
+                    .ids()
+                    .into_iter()
+                    .map(|id| {
+                        let text = std::fs::read_to_string(&cluster.node(id).log);
+                        (id, text.unwrap_or_default())
+                    })
+                    .collect();
+                final_errors.extend(final_checks::election_safety(&logs));
             }
             Err(e) => final_errors.push(format!("traffic did not start: {e}")),
         }
