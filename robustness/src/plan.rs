@@ -30,12 +30,19 @@ pub const REGRESSION: [(Fault, u64); 5] = [
 
 /// Faults left out of the CI draw because they may still find an open bug (as
 /// an `#[ignore]` with its reason): `just robustness` and `just soak` run them
-/// and fail on them (README, Tests). None at the moment: the last one,
-/// `one_way_from_leader` (a session read returning a value older than one its
-/// client had already read in 1 of 17 soak runs), had 0 violations in 41 soak
-/// runs after engine patches 17-20 (a follower's log could have a hole, the
-/// likely cause).
-pub const KNOWN_OPEN: [Fault; 0] = [];
+/// and fail on them (README, Tests). `one_way_from_leader` (a session read
+/// returning a value older than one its client had already read in 1 of 17
+/// soak runs) left this list after 0 violations in 41 soak runs after engine
+/// patches 17-20 (a follower's log could have a hole, the likely cause).
+/// Open now: `power_cut_all` (the hard state, term and vote, is never
+/// fsynced: after the cut every node is back at term 0, terms are reused,
+/// two leaders win the same term and acknowledged writes were lost) and
+/// `disk_full_on_leader` (d-engine's state machine worker dies on ENOSPC,
+/// the Raft loop logs the fatal error and goes on: the leader keeps its
+/// leadership and applies nothing, writes and strong reads time out until
+/// it is restarted). Disk faults are left out of the draw anyway (time);
+/// [`CI_POWER_CUT`] is the one power cut CI runs.
+pub const KNOWN_OPEN: [Fault; 2] = [Fault::PowerCutAll, Fault::DiskFullOnLeader];
 
 /// The one disk fault in the CI selection, with its seed and rounds (three
 /// power cuts of the leader and a follower, about 15 s). The other disk
