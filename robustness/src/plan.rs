@@ -172,7 +172,9 @@ pub fn summarize(results: &[ScenarioResult], took: Duration) -> (String, bool) {
         .iter()
         .map(|(name, (scenarios, n))| format!("{name} {n} in {scenarios} scenarios"))
         .collect();
-    out.push_str(&format!("faults injected: {}\n", per_fault.join(", ")));
+    if !per_fault.is_empty() {
+        out.push_str(&format!("faults injected: {}\n", per_fault.join(", ")));
+    }
     for r in results.iter().filter(|r| !r.passed()) {
         out.push_str(&r.explain());
         out.push('\n');
