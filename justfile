@@ -54,7 +54,8 @@ test:
 robustness:
     cargo test -p kv-robustness --test robustness full_list -- --ignored --nocapture
 
-# Random faults for MINUTES (failures saved under target/robustness/).
+# Random faults for MINUTES (failures saved under target/robustness/). ROBUSTNESS_FAULTS=power_cut_all,...
+# narrows them, ROBUSTNESS_WRITERS=32 adds 32 write-only clients on write-once keys (all read back at the end).
 soak minutes="10":
     ROBUSTNESS_SOAK_MINUTES={{minutes}} cargo test -p kv-robustness --test robustness soak -- --ignored --nocapture
 

@@ -1,18 +1,19 @@
-//! One scenario: a real 3-node cluster with proxied Raft links, traffic,
-//! a fault injected and undone `rounds` times, the final checks, the
-//! history check, and on failure the artifacts.
+//! One scenario: a real 3-node cluster with proxied Raft links (and, for
+//! the disk faults, each node's data directory on a power-cut filesystem),
+//! traffic, a fault injected and undone `rounds` times, the final checks,
+//! the history check, and on failure the artifacts.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kv_harness::{wait_until, Cluster, ClusterOptions};
+use kv_harness::{powercut, wait_until, Cluster, ClusterOptions};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use crate::checker::{self, Budget, CheckReport};
 use crate::faults::{self, Fault};
-use crate::final_checks;
+use crate::final_checks::{self, Durability};
 use crate::history::{History, Kind, Recorder};
 use crate::report;
 use crate::traffic::{Probe, Traffic, TrafficConfig};
@@ -37,13 +38,25 @@ pub struct ScenarioConfig {
 }
 
 impl ScenarioConfig {
-    /// Defaults for `fault` with `seed`: one round, ten keys, eight clients.
+    /// Defaults for `fault` with `seed`: one round, ten keys, seven
+    /// clients, plus the fault's writers on write-once keys
+    /// ([`Fault::default_writers`]) or `ROBUSTNESS_WRITERS` of them.
     pub fn new(fault: Fault, seed: u64) -> Self {
+        let writers = std::env::var("ROBUSTNESS_WRITERS")
+            .ok()
+            .map(|w| {
+                w.parse()
+                    .unwrap_or_else(|_| panic!("ROBUSTNESS_WRITERS={w:?}: a number"))
+            })
+            .unwrap_or_else(|| fault.default_writers());
         Self {
             fault,
             seed,
             rounds: 1,
-            traffic: TrafficConfig::default(),
+            traffic: TrafficConfig {
+                writers,
+                ..TrafficConfig::default()
+            },
             warmup: Duration::from_millis(1500),
             settle: Duration::from_millis(2500),
             budget: Budget::default(),
@@ -71,6 +84,17 @@ pub struct ScenarioResult {
     pub took: Duration,
     /// Where the artifacts went, when it failed.
     pub artifacts: Option<std::path::PathBuf>,
+    /// Why it did not run (no power-cut filesystem here).
+    pub skipped: Option<String>,
+    /// The fault.
+    pub fault: Fault,
+    /// Times the fault was injected (a round without a leader injects none).
+    pub injected: u32,
+    /// The writers' write-once keys, read back at the end.
+    pub durability: Durability,
+    /// How the cluster behaved under the fault, beyond pass or fail (e.g. a
+    /// node that had to be restarted after a full disk).
+    pub notes: Vec<String>,
 }
 
 impl ScenarioResult {
@@ -79,24 +103,51 @@ impl ScenarioResult {
         self.check.is_ok() && self.final_errors.is_empty()
     }
 
-    /// One line of figures.
+    /// Writes acknowledged (puts and deletes answered ok, probes included).
+    pub fn acked_writes(&self) -> usize {
+        self.history
+            .ops
+            .iter()
+            .filter(|o| o.kind.is_write() && o.outcome == crate::history::Outcome::Ok)
+            .count()
+    }
+
+    /// One line of figures (then one per note).
     pub fn summary(&self) -> String {
-        format!(
-            "{}: {} in {:.1}s: {} ops ({} checked), {} unknown, {} not applied, {} violations{}",
+        if let Some(reason) = &self.skipped {
+            return format!("{}: skipped: {reason}", self.name);
+        }
+        let d = &self.durability;
+        let mut out = format!(
+            "{}: {} in {:.1}s: {} faults injected, {} ops ({} checked), {} writes acknowledged, {} unknown, {} not applied, {} violations{}{}",
             self.name,
             if self.passed() { "ok" } else { "FAILED" },
             self.took.as_secs_f64(),
+            self.injected,
             self.check.ops,
             self.check.checked,
+            self.acked_writes(),
             self.check.unknown,
             self.check.failed,
             self.check.violations.len(),
+            if d.acked + d.failed + d.unknown > 0 {
+                format!(
+                    "; write-once keys: {} acknowledged, {} lost, {} not applied ({} present), {} unknown ({} present)",
+                    d.acked, d.lost, d.failed, d.failed_present, d.unknown, d.unknown_present
+                )
+            } else {
+                String::new()
+            },
             if self.final_errors.is_empty() {
                 String::new()
             } else {
                 format!(", {} final-check failures", self.final_errors.len())
             }
-        )
+        );
+        for n in &self.notes {
+            out.push_str(&format!("\n  note: {n}"));
+        }
+        out
     }
 
     /// The summary, each violation's excerpt, the final-check failures and
@@ -117,15 +168,39 @@ impl ScenarioResult {
     }
 }
 
-/// Run one scenario.
+/// Run one scenario. A disk fault where no power-cut filesystem can be
+/// mounted is skipped ([`powercut::require`]: under `CI=true` that panics).
 pub fn run(cfg: &ScenarioConfig) -> ScenarioResult {
     let started = Instant::now();
     let name = cfg.name();
     eprintln!("== scenario {name}");
+    let mut result = ScenarioResult {
+        name: name.clone(),
+        history: History::default(),
+        check: CheckReport::default(),
+        final_errors: Vec::new(),
+        took: Duration::ZERO,
+        artifacts: None,
+        skipped: None,
+        fault: cfg.fault,
+        injected: 0,
+        durability: Durability::default(),
+        notes: Vec::new(),
+    };
+    if cfg.fault.needs_power_cut_fs() && !powercut::require() {
+        result.skipped = Some(
+            powercut::available()
+                .err()
+                .unwrap_or_else(|| "no power-cut filesystem".into()),
+        );
+        eprintln!("{}", result.summary());
+        return result;
+    }
     let mut rng = StdRng::seed_from_u64(cfg.seed);
     let defaults = ClusterOptions::default();
     let mut cluster = Cluster::start(ClusterOptions {
         raft_proxies: true,
+        power_cut_fs: cfg.fault.needs_power_cut_fs(),
         // `ROBUSTNESS_LOG` sets the nodes' RUST_LOG (e.g. to add d_engine_core=debug).
         log_filter: std::env::var("ROBUSTNESS_LOG").unwrap_or(defaults.log_filter.clone()),
         // `ROBUSTNESS_TTL=1` runs the nodes with keys with a TTL on (the
@@ -138,7 +213,7 @@ pub fn run(cfg: &ScenarioConfig) -> ScenarioResult {
         ..defaults
     });
     let rec = Recorder::new();
-    let mut final_errors = Vec::new();
+    let final_errors = &mut result.final_errors;
     if wait_leader(&cluster, Duration::from_secs(30)).is_none() {
         final_errors.push("no leader at start".to_string());
     } else {
@@ -151,25 +226,33 @@ pub fn run(cfg: &ScenarioConfig) -> ScenarioResult {
             Ok(traffic) => {
                 std::thread::sleep(cfg.warmup);
                 for _ in 0..cfg.rounds {
-                    nemesis_round(&mut cluster, cfg, &rec, &mut rng);
+                    if let Some(found) = nemesis_round(&mut cluster, cfg, &rec, &mut rng) {
+                        result.injected += 1;
+                        final_errors.extend(found.errors);
+                        result.notes.extend(found.notes);
+                    }
                 }
                 traffic.stop();
                 rec.event("traffic stopped");
-                final_errors.extend(final_checks::run(&mut cluster, &rec, cfg.traffic.keys));
+                let report = final_checks::run(&mut cluster, &rec, cfg.traffic.keys);
+                final_errors.extend(report.errors);
+                result.durability = report.durability;
+                let logs: Vec<(u32, String)> = cluster
+                    .ids()
+                    .into_iter()
+                    .map(|id| {
+                        let text = std::fs::read_to_string(&cluster.node(id).log);
+                        (id, text.unwrap_or_default())
+                    })
+                    .collect();
+                final_errors.extend(final_checks::election_safety(&logs));
             }
             Err(e) => final_errors.push(format!("traffic did not start: {e}")),
         }
     }
-    let history = rec.finish();
-    let check = checker::check(&history, cfg.budget);
-    let mut result = ScenarioResult {
-        name: name.clone(),
-        history,
-        check,
-        final_errors,
-        took: started.elapsed(),
-        artifacts: None,
-    };
+    result.history = rec.finish();
+    result.check = checker::check(&result.history, cfg.budget);
+    result.took = started.elapsed();
     if !result.passed() || std::env::var_os("ROBUSTNESS_SAVE_ALL").is_some() {
         let logs: Vec<(u32, std::path::PathBuf)> = cluster
             .ids()
@@ -193,11 +276,17 @@ pub fn run(cfg: &ScenarioConfig) -> ScenarioResult {
 
 /// Inject the fault against the current leader, hold it (probing the node
 /// that may wrongly think it leads), undo it, let the cluster settle.
-fn nemesis_round(cluster: &mut Cluster, cfg: &ScenarioConfig, rec: &Recorder, rng: &mut StdRng) {
+/// `None`: no leader, nothing injected.
+fn nemesis_round(
+    cluster: &mut Cluster,
+    cfg: &ScenarioConfig,
+    rec: &Recorder,
+    rng: &mut StdRng,
+) -> Option<faults::Recovery> {
     let Some(leader) = wait_leader(cluster, Duration::from_secs(15)) else {
         rec.event("no leader before the fault; skipping this round");
         std::thread::sleep(cfg.settle);
-        return;
+        return None;
     };
     let injected = faults::inject(cluster, cfg.fault, leader, rec, rng);
     // Isolated or one-way cut leaders are probed during the fault; a paused
@@ -210,7 +299,7 @@ fn nemesis_round(cluster: &mut Cluster, cfg: &ScenarioConfig, rec: &Recorder, rn
         _ => None,
     };
     std::thread::sleep(cfg.fault.hold());
-    faults::recover(cluster, &injected, rec);
+    let found = faults::recover(cluster, &injected, rec);
     let after = match (injected.suspect, cfg.fault) {
         (Some(id), Fault::PauseLeader) => {
             Some(probe(cluster, rec, id, cfg.traffic.keys, rng.gen()))
@@ -222,6 +311,7 @@ fn nemesis_round(cluster: &mut Cluster, cfg: &ScenarioConfig, rec: &Recorder, rn
         p.stop();
     }
     std::thread::sleep(cfg.settle.saturating_sub(Duration::from_millis(800)));
+    Some(found)
 }
 
 /// Probe threads reading (lease and linearizable) from one node until stopped.

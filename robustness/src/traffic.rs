@@ -1,6 +1,11 @@
 //! The traffic generator: clients with one operation in flight each, on a
 //! small key pool, at a bounded rate, every call recorded in a [`Recorder`].
 //!
+//! Optional writers ([`TrafficConfig::writers`]) only put, each to its own
+//! fresh keys (`w/<writer>/<seq>`, written once): at the end every such key
+//! is read back ([`crate::final_checks`]), which proves directly that no
+//! acknowledged write was lost and no write answered "not applied" was.
+//!
 //! Two kinds of client: [`smart_client::SmartClient`] handles (the library
 //! applications use: leader routing, retries, failover; their eventual reads
 //! are session reads, [`Kind::ReadSession`]) and plain HTTP
@@ -47,6 +52,10 @@ pub struct TrafficConfig {
     /// Deadline of a pinned HTTP call (above the node's 5 s forward timeout,
     /// so the node's own answer arrives first).
     pub http_timeout: Duration,
+    /// Write-only clients on write-once keys (see the module doc), besides
+    /// the clients above: even ones smart-client handles, odd ones plain
+    /// HTTP clients pinned to the nodes in turn.
+    pub writers: usize,
 }
 
 impl Default for TrafficConfig {
@@ -58,8 +67,29 @@ impl Default for TrafficConfig {
             think: (Duration::from_millis(5), Duration::from_millis(30)),
             mix: [40, 5, 20, 20, 15],
             http_timeout: Duration::from_secs(7),
+            writers: 0,
         }
     }
+}
+
+/// Where the writers' write-once keys live.
+pub const LEDGER_PREFIX: &str = "w/";
+
+/// Writer `writer`'s key for its `seq`-th put. Keys of one writer sort by
+/// `seq`; [`ledger_bucket`] groups them by a thousand.
+pub fn ledger_key(writer: usize, seq: u64) -> String {
+    format!("{LEDGER_PREFIX}{writer:02}/{seq:06}")
+}
+
+/// The listing prefix holding `key` and at most 999 other ledger keys (all
+/// but the last three digits of the sequence number).
+pub fn ledger_bucket(key: &str) -> &str {
+    &key[..key.len().saturating_sub(3)]
+}
+
+/// Whether `key` is one of the writers' write-once keys.
+pub fn is_ledger_key(key: &str) -> bool {
+    key.starts_with(LEDGER_PREFIX)
 }
 
 const KINDS: [Kind; 5] = [
@@ -113,6 +143,19 @@ impl Traffic {
                 targets.push((format!("pinned-n{id}-{j}"), pinned(url, cfg.http_timeout)));
             }
         }
+        let mixed = targets.len();
+        let urls: Vec<(&u32, &String)> = nodes.iter().collect();
+        for w in 0..cfg.writers {
+            if w % 2 == 0 {
+                let client = rt
+                    .block_on(SmartClient::builder().seeds(seeds.clone()).build())
+                    .map_err(|e| format!("writer {w}: {e}"))?;
+                targets.push((format!("writer-{w}-smart"), Target::Smart(client)));
+            } else {
+                let (id, url) = urls[(w / 2) % urls.len()];
+                targets.push((format!("writer-{w}-n{id}"), pinned(url, cfg.http_timeout)));
+            }
+        }
         let stop = Arc::new(AtomicBool::new(false));
         let handles = targets
             .into_iter()
@@ -129,6 +172,7 @@ impl Traffic {
                     rt: rt.clone(),
                     seq: 0,
                     last: None,
+                    writer: n.checked_sub(mixed),
                 };
                 let stop = stop.clone();
                 std::thread::spawn(move || worker.run(&stop))
@@ -174,12 +218,21 @@ struct Worker {
     seq: u64,
     /// Outcome and read value of the last operation.
     last: Option<(Outcome, Option<String>)>,
+    /// `Some(w)`: writer `w`, which only puts to its write-once keys.
+    writer: Option<usize>,
 }
 
 impl Worker {
     fn run(mut self, stop: &AtomicBool) {
         let total: u32 = self.cfg.mix.iter().sum();
         while !stop.load(Ordering::Relaxed) {
+            if let Some(w) = self.writer {
+                self.one(Kind::Put, ledger_key(w, self.seq + 1));
+                let (lo, hi) = self.cfg.think;
+                let pause = self.rng.gen_range(lo..=hi);
+                std::thread::sleep(pause);
+                continue;
+            }
             let mut pick = self.rng.gen_range(0..total);
             let mut kind = Kind::Put;
             for (k, w) in KINDS.iter().zip(self.cfg.mix) {
@@ -376,6 +429,7 @@ impl Probe {
                 rt,
                 seq: 0,
                 last: None,
+                writer: None,
             },
         }
     }

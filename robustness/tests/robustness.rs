@@ -1,10 +1,14 @@
 //! The robustness suite on real clusters. `cargo test --workspace` runs the
-//! short CI selection: the fixed regression list plus two faults drawn at
-//! random (the seed is printed; `ROBUSTNESS_SEED=N` re-runs a selection).
-//! `just robustness` runs every fault (`full_list`), `just soak MINUTES`
-//! random faults for that long (`soak`). `ROBUSTNESS_FAULTS=a,b` narrows any
-//! of them to the named faults. A failure saves the history, timelines and
-//! node logs under `target/robustness/` and prints the shortest excerpt.
+//! short CI selection: the fixed regression list, one power cut
+//! (`plan::CI_POWER_CUT`, on power-cut filesystems: skipped without FUSE,
+//! failing under `CI=true`) plus two faults drawn at random (the seed is
+//! printed; `ROBUSTNESS_SEED=N` re-runs a selection). `just robustness` runs
+//! every fault (`full_list`), `just soak MINUTES` random faults for that
+//! long (`soak`). `ROBUSTNESS_FAULTS=a,b` narrows any of them to the named
+//! faults; `ROBUSTNESS_WRITERS=N` sets the write-only clients on write-once
+//! keys (default: 4 for the disk faults, none for the others). A failure
+//! saves the history, timelines and node logs under `target/robustness/` and
+//! prints the shortest excerpt.
 
 use std::time::{Duration, Instant};
 
