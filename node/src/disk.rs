@@ -23,10 +23,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use d_engine_core::{
-    Error, HardState, LogStore, MetaStore, StorageEngine, StorageError, SystemError,
+    ApplyEntry, ApplyResult, Error, HardState, LogStore, MetaStore, ScanResult, StateMachine,
+    StorageEngine, StorageError, SystemError,
 };
 use d_engine_proto::common::{Entry, LogId};
+use d_engine_proto::server::storage::SnapshotMetadata;
 
 /// What the node knows about its disk.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -377,6 +380,137 @@ impl<M: MetaStore> MetaStore for GuardedMeta<M> {
 
     async fn flush_async(&self) -> Result<(), Error> {
         self.inner.flush_async().await
+    }
+}
+
+/// The state machine, guarded: an apply that fails for lack of space makes
+/// the disk full (the engine retries it, engine patch 33); any other failed
+/// apply fails the disk. d-engine logs such an apply error as fatal and its
+/// Raft loop goes on without applying anything (a leader then keeps its
+/// leadership and every write and strong read times out); the node stops the
+/// engine instead, so the others elect a leader.
+#[derive(Debug)]
+pub struct GuardedStateMachine<S> {
+    inner: Arc<S>,
+    dir: PathBuf,
+    health: Arc<DiskHealth>,
+}
+
+impl<S> GuardedStateMachine<S> {
+    /// Wrap `inner`, whose files live in `dir` (named in error messages).
+    pub fn new(inner: Arc<S>, dir: PathBuf, health: Arc<DiskHealth>) -> Self {
+        Self { inner, dir, health }
+    }
+}
+
+#[async_trait]
+impl<S: StateMachine> StateMachine for GuardedStateMachine<S> {
+    async fn start(&self) -> Result<(), Error> {
+        self.inner.start().await
+    }
+
+    fn stop(&self) -> Result<(), Error> {
+        self.inner.stop()
+    }
+
+    fn is_running(&self) -> bool {
+        self.inner.is_running()
+    }
+
+    fn get(&self, key_buffer: &[u8]) -> Result<Option<Bytes>, Error> {
+        self.inner.get(key_buffer)
+    }
+
+    fn entry_term(&self, entry_id: u64) -> Option<u64> {
+        self.inner.entry_term(entry_id)
+    }
+
+    async fn apply_chunk(&self, chunk: &[ApplyEntry]) -> Result<Vec<ApplyResult>, Error> {
+        let r = self.inner.apply_chunk(chunk).await;
+        match &r {
+            Ok(_) => self.health.space_back(),
+            Err(e) => {
+                let what = format!("apply to the state machine in {}", self.dir.display());
+                if is_no_space(e) {
+                    self.health.full(format!("{what}: {}", describe(e)));
+                } else {
+                    self.health.fail(format!("{what}: {}", describe(e)));
+                }
+            }
+        }
+        r
+    }
+
+    fn len(&self) -> usize {
+        self.inner.len()
+    }
+
+    fn update_last_applied(&self, last_applied: LogId) {
+        self.inner.update_last_applied(last_applied);
+    }
+
+    fn last_applied(&self) -> LogId {
+        self.inner.last_applied()
+    }
+
+    fn persist_last_applied(&self, last_applied: LogId) -> Result<(), Error> {
+        self.inner.persist_last_applied(last_applied)
+    }
+
+    fn update_last_snapshot_metadata(&self, m: &SnapshotMetadata) -> Result<(), Error> {
+        self.inner.update_last_snapshot_metadata(m)
+    }
+
+    fn snapshot_metadata(&self) -> Option<SnapshotMetadata> {
+        self.inner.snapshot_metadata()
+    }
+
+    fn persist_last_snapshot_metadata(&self, m: &SnapshotMetadata) -> Result<(), Error> {
+        self.inner.persist_last_snapshot_metadata(m)
+    }
+
+    async fn apply_snapshot_from_file(
+        &self,
+        metadata: &SnapshotMetadata,
+        snapshot_path: PathBuf,
+    ) -> Result<(), Error> {
+        self.inner
+            .apply_snapshot_from_file(metadata, snapshot_path)
+            .await
+    }
+
+    async fn generate_snapshot_data(
+        &self,
+        new_snapshot_dir: PathBuf,
+        last_included: LogId,
+    ) -> Result<Bytes, Error> {
+        self.inner
+            .generate_snapshot_data(new_snapshot_dir, last_included)
+            .await
+    }
+
+    fn save_hard_state(&self) -> Result<(), Error> {
+        self.inner.save_hard_state()
+    }
+
+    fn flush(&self) -> Result<(), Error> {
+        self.inner.flush()
+    }
+
+    async fn flush_async(&self) -> Result<(), Error> {
+        self.inner.flush_async().await
+    }
+
+    async fn reset(&self) -> Result<(), Error> {
+        self.inner.reset().await
+    }
+
+    fn scan_prefix(&self, prefix: &[u8]) -> Result<ScanResult, Error> {
+        self.inner.scan_prefix(prefix)
+    }
+
+    async fn lease_background_cleanup(&self) -> Result<Vec<Bytes>, Error> {
+        self.inner.lease_background_cleanup().await
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use d_engine::{ClientApiError, EmbeddedEngine, ErrorCode, FileStateMachine, FileStorageEngine};
 
 use crate::config::NodeConfig;
-use crate::disk::{DiskHealth, GuardedStorage};
+use crate::disk::{DiskHealth, GuardedStateMachine, GuardedStorage};
 use crate::error::{ApiError, NodeError};
 
 /// A started engine and what the node keeps of its parts.
@@ -68,10 +68,10 @@ pub async fn start(cfg: &NodeConfig) -> Result<Started, NodeError> {
         )));
     }
     let state_machine = Arc::new(state_machine);
-    let engine =
-        EmbeddedEngine::start_custom(Arc::new(storage), state_machine.clone(), Some(&path))
-            .await
-            .map_err(|e| NodeError::Engine(e.to_string()))?;
+    let guarded = GuardedStateMachine::new(state_machine.clone(), sm_dir, disk.clone());
+    let engine = EmbeddedEngine::start_custom(Arc::new(storage), Arc::new(guarded), Some(&path))
+        .await
+        .map_err(|e| NodeError::Engine(e.to_string()))?;
     Ok(Started {
         engine: Arc::new(engine),
         state_machine,
