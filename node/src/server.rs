@@ -243,20 +243,12 @@ fn removed_refusal(req: &ServiceRequest) -> Option<HttpResponse> {
 
 /// Stops the Raft engine once the disk has failed, so that this node neither
 /// leads, votes nor acknowledges entries it may not hold (the cluster elects
-/// another leader). An engine that stops on its own (d-engine ends its Raft
-/// loop on a fatal error, e.g. a state machine that cannot write) counts as
-/// a storage failure too: the node could no longer serve what it acknowledged.
+/// another leader).
 async fn stop_raft_on_storage_failure(
     engine: Arc<d_engine::EmbeddedEngine>,
     disk: Arc<crate::disk::DiskHealth>,
 ) {
-    let mut leader = engine.leader_change_notifier();
-    tokio::select! {
-        _ = disk.wait_failed() => {}
-        _ = async { while leader.changed().await.is_ok() {} } => {
-            disk.fail("the Raft engine stopped on a fatal error (see the log above)".into());
-        }
-    }
+    disk.wait_failed().await;
     if let Err(e) = engine.stop().await {
         tracing::warn!(error = %e, "stopping the Raft engine after the storage failure");
     }
