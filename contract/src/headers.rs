@@ -19,5 +19,6 @@ pub const FORWARDED_BY: &str = "x-kv-forwarded-by";
 /// applied on the leader when it answered.
 pub const INDEX: &str = "x-kv-index";
 /// On every read answer (also forwarded ones, and a 503 `min_index_not_reached`):
-/// the serving node's applied index before the read.
+/// the serving node's applied index, taken after the read (the value may come
+/// from an entry applied while the read ran, so the index covers it).
 pub const APPLIED_INDEX: &str = "x-kv-applied-index";

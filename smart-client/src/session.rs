@@ -10,9 +10,9 @@
 //! `min_index_not_reached`, which sends the read to another node, the leader
 //! last (it has applied every index it acknowledged).
 //!
-//! A read's `x-kv-applied-index` is the node's applied index just before the
-//! read, a lower bound of the state it saw; an entry applied during the read
-//! itself is therefore not covered by the token (a window of microseconds).
+//! A read's `x-kv-applied-index` is the node's applied index taken just after
+//! the read, so it covers every entry the value can come from (also one
+//! applied while the read ran).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
