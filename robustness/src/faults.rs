@@ -357,7 +357,8 @@ fn free_space(cluster: &mut Cluster, id: u32, rec: &Recorder, found: &mut Recove
         return;
     }
     if let StorageState::Failed(reason) = &state {
-        found.notes.push(format!(
+        // A full disk must not fail the node for good (engine patches 33-34).
+        found.errors.push(format!(
             "disk full on n{id}: it latched storage_failed ({reason}) and does not resume by \
              itself: restarted"
         ));
