@@ -337,8 +337,8 @@ const WRITE_DEADLINE: Duration = Duration::from_secs(15);
 
 /// Free the space on `id`'s disk: writes through that node (forwarded if it
 /// no longer leads) must be accepted again without a restart. A node that
-/// latched "storage failed" meanwhile does not come back by itself: it is
-/// restarted as an operator would, and that is noted.
+/// does not resume (it latched "storage failed", or is stuck) fails the
+/// scenario and is restarted as an operator would.
 fn free_space(cluster: &mut Cluster, id: u32, rec: &Recorder, found: &mut Recovery) {
     let before = storage_state(cluster, id);
     cluster.disk(id).set_full(false);
@@ -356,32 +356,14 @@ fn free_space(cluster: &mut Cluster, id: u32, rec: &Recorder, found: &mut Recove
         ));
         return;
     }
-    if let StorageState::Failed(reason) = &state {
-        // A full disk must not fail the node for good (engine patches 33-34).
-        found.errors.push(format!(
-            "disk full on n{id}: it latched storage_failed ({reason}) and does not resume by \
-             itself: restarted"
-        ));
-        rec.event(format!(
-            "n{id} stays storage_failed after space was freed: restart it (operator action)"
-        ));
-        cluster.kill(id);
-        cluster.restart(id);
-        if !write_accepted(cluster, id, rec, &format!("after-restart-n{id}")) {
-            found.errors.push(format!(
-                "no write accepted through n{id} within {WRITE_DEADLINE:?} of its restart \
-                 after the full disk (storage state {})",
-                storage_state(cluster, id)
-            ));
-        }
-    } else {
-        // Neither resumed nor failed: stuck. Say so (the scenario fails),
-        // then restart it as an operator would, so that the rest of the
-        // scenario (no acknowledged write lost, linearizable) still runs.
-        found.errors.push(format!(
-            "no write accepted through n{id} within {WRITE_DEADLINE:?} after space was freed \
-             on it, and it did not latch storage_failed either (storage state {state}; {}; \
-             others: {})",
+    // Not resumed: the scenario fails (a full disk must neither fail the node
+    // for good, engine patches 33-34, nor leave it stuck). Restart it as an
+    // operator would, so that the rest of the scenario (no acknowledged write
+    // lost, linearizable) still runs.
+    let why = match &state {
+        StorageState::Failed(reason) => format!("it latched storage_failed ({reason})"),
+        _ => format!(
+            "it did not latch storage_failed either (storage state {state}; {}; others: {})",
             node_brief(cluster, id),
             cluster
                 .ids()
@@ -390,18 +372,23 @@ fn free_space(cluster: &mut Cluster, id: u32, rec: &Recorder, found: &mut Recove
                 .map(|i| node_brief(cluster, i))
                 .collect::<Vec<_>>()
                 .join("; ")
+        ),
+    };
+    found.errors.push(format!(
+        "no write accepted through n{id} within {WRITE_DEADLINE:?} after space was freed on it: \
+         {why}"
+    ));
+    rec.event(format!(
+        "n{id} did not resume after space was freed: restart it (operator action)"
+    ));
+    cluster.kill(id);
+    cluster.restart(id);
+    if !write_accepted(cluster, id, rec, &format!("after-restart-n{id}")) {
+        found.errors.push(format!(
+            "no write accepted through n{id} within {WRITE_DEADLINE:?} of its restart after the \
+             full disk (storage state {})",
+            storage_state(cluster, id)
         ));
-        rec.event(format!(
-            "n{id} stuck after space was freed: restart it (operator action)"
-        ));
-        cluster.kill(id);
-        cluster.restart(id);
-        if !write_accepted(cluster, id, rec, &format!("after-restart-n{id}")) {
-            found.errors.push(format!(
-                "no write accepted through n{id} within {WRITE_DEADLINE:?} of its restart \
-                 after the full disk"
-            ));
-        }
     }
 }
 
