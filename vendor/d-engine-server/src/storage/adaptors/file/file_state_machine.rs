@@ -1073,14 +1073,6 @@ impl FileStateMachine {
     }
 }
 
-#[cfg(test)]
-thread_local! {
-    /// Test hook: the next WAL append writes this many bytes, then fails
-    /// with "no space left on device" (a disk that filled up mid-write).
-    pub(crate) static WAL_APPEND_FAILS_AFTER: std::cell::Cell<Option<usize>> =
-        const { std::cell::Cell::new(None) };
-}
-
 /// Appends `buf` to the WAL at `path`, all or nothing: when the write fails
 /// (a full disk can take part of it), the file is cut back to its length
 /// before the append, so an apply retried after space is freed does not
@@ -1091,17 +1083,7 @@ async fn append_or_roll_back(
 ) -> Result<(), Error> {
     let mut file = OpenOptions::new().write(true).create(true).append(true).open(path).await?;
     let before = file.metadata().await?.len();
-    #[cfg(test)]
-    let result = match WAL_APPEND_FAILS_AFTER.with(|c| c.take()) {
-        Some(n) => match file.write_all(&buf[..n.min(buf.len())]).await {
-            Ok(()) => Err(std::io::Error::from_raw_os_error(28)),
-            Err(e) => Err(e),
-        },
-        None => file.write_all(buf).await,
-    };
-    #[cfg(not(test))]
-    let result = file.write_all(buf).await;
-    let result = match result {
+    let result = match file.write_all(buf).await {
         Ok(()) => file.flush().await,
         Err(e) => Err(e),
     };

@@ -520,11 +520,6 @@ async fn test_wal_replay_survives_a_second_crash() {
 /// after the torn one and replay misread the WAL.
 #[tokio::test]
 async fn test_a_failed_wal_append_leaves_no_torn_record() {
-    use crate::storage::adaptors::file::file_state_machine::WAL_APPEND_FAILS_AFTER;
-
-    let temp_dir = tempfile::tempdir().unwrap();
-    let data_dir = temp_dir.path().to_path_buf();
-    let wal = data_dir.join("wal.log");
     let insert = |index: u64, key: &'static str, value: &'static str| ApplyEntry {
         index,
         term: 1,
@@ -534,29 +529,46 @@ async fn test_a_failed_wal_append_leaves_no_torn_record() {
             ttl_secs: None,
         },
     };
+    if let Some(data_dir) = file_size_limit::child_dir() {
+        let wal = data_dir.join("wal.log");
+        let sm = FileStateMachine::new(data_dir.clone()).await.unwrap();
+        sm.apply_chunk(&[insert(1, "key1", "value1")]).await.unwrap();
+        let len_before = std::fs::metadata(&wal).unwrap().len();
 
-    let sm = FileStateMachine::new(data_dir.clone()).await.unwrap();
-    sm.apply_chunk(&[insert(1, "key1", "value1")]).await.unwrap();
-    let len_before = std::fs::metadata(&wal).unwrap().len();
+        // The disk fills up 10 bytes into the next record.
+        file_size_limit::limit_file_size(len_before + 10);
+        let err = sm
+            .apply_chunk(&[insert(2, "key2", "value2")])
+            .await
+            .expect_err("the append failed");
+        assert!(
+            format!("{err:?}").contains("code: 27"),
+            "EFBIG, the file size limit: {err:?}"
+        );
+        assert_eq!(
+            std::fs::metadata(&wal).unwrap().len(),
+            len_before,
+            "the torn record must be cut off"
+        );
+        assert_eq!(sm.get(b"key2").unwrap(), None, "nothing of the failed apply");
 
-    // The disk fills up 10 bytes into the next record.
-    WAL_APPEND_FAILS_AFTER.with(|c| c.set(Some(10)));
-    let err = sm
-        .apply_chunk(&[insert(2, "key2", "value2")])
-        .await
-        .expect_err("the append failed");
-    assert!(err.is_storage_full(), "{err:?}");
-    assert_eq!(
-        std::fs::metadata(&wal).unwrap().len(),
-        len_before,
-        "the torn record must be cut off"
+        // Space is back: the same apply succeeds, and a later one.
+        file_size_limit::lift_file_size_limit();
+        sm.apply_chunk(&[insert(2, "key2", "value2")]).await.unwrap();
+        sm.apply_chunk(&[insert(3, "key3", "value3")]).await.unwrap();
+        return;
+    }
+
+    let temp_dir = tempfile::tempdir().unwrap();
+    let data_dir = temp_dir.path().to_path_buf();
+    file_size_limit::run_in_child(
+        concat!(
+            module_path!(),
+            "::test_a_failed_wal_append_leaves_no_torn_record"
+        ),
+        &data_dir,
     );
-    assert_eq!(sm.get(b"key2").unwrap(), None, "nothing of the failed apply");
-
-    // Space is back: the same apply succeeds, and everything replays.
-    sm.apply_chunk(&[insert(2, "key2", "value2")]).await.unwrap();
-    sm.apply_chunk(&[insert(3, "key3", "value3")]).await.unwrap();
-    drop(sm);
+    // Everything the child applied replays.
     let recovered = FileStateMachine::new(data_dir).await.unwrap();
     assert_eq!(recovered.get(b"key1").unwrap(), Some(Bytes::from("value1")));
     assert_eq!(recovered.get(b"key2").unwrap(), Some(Bytes::from("value2")));
