@@ -42,20 +42,15 @@ pub enum DiskState {
     Failed(String),
 }
 
-impl DiskState {
-    /// The `kv_storage_state` gauge value: 0 ok, 1 full, 2 failed.
-    fn gauge(&self) -> f64 {
-        match self {
-            Self::Ok => 0.0,
-            Self::Full(_) => 1.0,
-            Self::Failed(_) => 2.0,
-        }
-    }
-}
-
+// The stored states, also the `kv_storage_state` gauge's values.
 const OK: u8 = 0;
 const FULL: u8 = 1;
 const FAILED: u8 = 2;
+
+/// Publish `state` as the `kv_storage_state` gauge.
+fn publish(state: u8) {
+    metrics::gauge!("kv_storage_state").set(f64::from(state));
+}
 
 /// Shared disk state: written by the storage wrapper, read on every write
 /// request (one atomic load while all is well).
@@ -70,7 +65,7 @@ pub struct DiskHealth {
 
 impl Default for DiskHealth {
     fn default() -> Self {
-        metrics::gauge!("kv_storage_state").set(0.0);
+        publish(OK);
         Self {
             state: AtomicU8::new(OK),
             reason: Mutex::new(String::new()),
@@ -123,7 +118,7 @@ impl DiskHealth {
              restart it once the disk is fixed (it recovers from what is on disk)"
         );
         metrics::counter!("kv_storage_errors_total", "kind" => "failed").increment(1);
-        metrics::gauge!("kv_storage_state").set(DiskState::Failed(String::new()).gauge());
+        publish(FAILED);
         *r = reason;
         drop(r);
         self.failed.notify_waiters();
@@ -138,7 +133,7 @@ impl DiskHealth {
         {
             tracing::warn!(%reason, "disk full: writes answer 507 storage_full until space is freed");
             metrics::counter!("kv_storage_errors_total", "kind" => "full").increment(1);
-            metrics::gauge!("kv_storage_state").set(DiskState::Full(String::new()).gauge());
+            publish(FULL);
             *r = reason;
         }
     }
@@ -154,7 +149,7 @@ impl DiskHealth {
             .is_ok()
         {
             tracing::info!("disk has space again: writes resume");
-            metrics::gauge!("kv_storage_state").set(DiskState::Ok.gauge());
+            publish(OK);
             r.clear();
         }
     }
