@@ -196,8 +196,8 @@ pub async fn run(
 }
 
 /// Middleware of both servers: times every request (`RequestTimer`) and, once
-/// this node has been removed, answers [`removed_refusal`] instead of calling
-/// the route.
+/// this node has been removed or its storage failed, answers [`refusal`]
+/// instead of calling the route.
 fn timed_unless_removed<S>(
     req: ServiceRequest,
     srv: &S,
@@ -206,7 +206,7 @@ where
     S: Service<ServiceRequest, Response = ServiceResponse, Error = actix_web::Error>,
 {
     let timer = RequestTimer::start(&req);
-    let call = match removed_refusal(&req) {
+    let call = match refusal(&req) {
         None => Ok(srv.call(req)),
         Some(resp) => Err(req.into_response(resp)),
     };
@@ -223,7 +223,7 @@ where
 /// checks or a topology as if it were a member. Once its storage failed,
 /// everything but `/metrics` answers 503 `storage_failed`: its Raft engine is
 /// stopped and what it holds may be older than what it acknowledged.
-fn removed_refusal(req: &ServiceRequest) -> Option<HttpResponse> {
+fn refusal(req: &ServiceRequest) -> Option<HttpResponse> {
     let state = req.app_data::<web::Data<AppState>>()?;
     let path = req.path();
     if let Some(reason) = state.removed.get() {
